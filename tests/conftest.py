@@ -1,0 +1,105 @@
+"""Shared fixtures: the template under test, rendered services, and the answers every test starts from.
+
+Tests never render from the developer's checkout directly: the working tree (with uncommitted
+edits) is committed and tagged in a throwaway git repository first, so what is tested is exactly
+what a user would get from `copier copy` of the next release.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+AGENT_TYPES: tuple[str, ...] = tuple(COPIER_YML["agent_type"]["choices"].values())
+# The LearnFlow names the product uses for each type (the stack renders these).
+STACK_NAMES = {
+    "router": "triage",
+    "explainer": "concepts",
+    "debugger": "debug",
+    "generator": "exercise",
+    "tracker": "progress",
+}
+TEMPLATE_VERSION = "v1.0.0"
+
+
+def git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def working_tree_files(root: Path = REPO_ROOT) -> list[str]:
+    """Files git tracks or would track (untracked but not ignored), as they are on disk."""
+    out = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=root)
+    return [name for name in out.split("\0") if name and (root / name).is_file()]
+
+
+def snapshot_template(dst: Path, tag: str = TEMPLATE_VERSION) -> Path:
+    """Copy the working tree into a fresh git repo at `dst`, commit it and tag it."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in working_tree_files():
+        target = dst / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, target)
+    git("init", "-q", "-b", "main", cwd=dst)
+    commit_all(dst, f"template {tag}")
+    git("tag", tag, cwd=dst)
+    return dst
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git("add", "-A", cwd=repo)
+    git(
+        "-c", "user.name=test", "-c", "user.email=test@example.invalid",
+        "commit", "-q", "--allow-empty", "-m", message,
+        cwd=repo,
+    )
+
+
+def stack_answers(agent_type: str, **overrides: object) -> dict[str, object]:
+    answers: dict[str, object] = {"agent_name": STACK_NAMES[agent_type], "agent_type": agent_type}
+    answers.update(overrides)
+    return answers
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_template(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def render(tmp_path_factory: pytest.TempPathFactory, template_repo: Path):
+    """render(agent_type, **answers) -> path of a service rendered by copier (cached per answers)."""
+    cache: dict[tuple, Path] = {}
+
+    def _render(agent_type: str, **overrides: object) -> Path:
+        answers = stack_answers(agent_type, **overrides)
+        key = tuple(sorted((k, str(v)) for k, v in answers.items()))
+        if key not in cache:
+            dst = tmp_path_factory.mktemp(f"svc-{agent_type}")
+            copier.run_copy(
+                str(template_repo),
+                dst,
+                data=answers,
+                defaults=True,
+                unsafe=False,
+                quiet=True,
+                vcs_ref=TEMPLATE_VERSION,
+            )
+            cache[key] = dst
+        return cache[key]
+
+    return _render
+
+
+@pytest.fixture(scope="session", params=AGENT_TYPES)
+def agent_type(request: pytest.FixtureRequest) -> str:
+    return request.param
