@@ -1,0 +1,108 @@
+"""The shapes that cross the service's edge: HTTP bodies and CloudEvents.
+
+Validated here, once, so nothing below app.py has to distrust its input.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Limits that keep one request from costing the service more than a learner's question is worth.
+MAX_QUERY_CHARS = 8_000
+MAX_CONTEXT_KEYS = 32
+MAX_CONTEXT_JSON_CHARS = 32_000
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$"
+
+Mode = Literal["llm", "offline", "degraded"]
+
+
+class StrictModel(BaseModel):
+    # Unknown fields are refused so a typo ("querry") gets a 422 that names it instead of a
+    # silently empty answer.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProcessRequest(StrictModel):
+    user_id: str = Field(
+        pattern=USER_ID_PATTERN,
+        description="Learner id: letters, digits and . _ @ : - (at most 128 characters).",
+        examples=["12345"],
+    )
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="The learner's question, code or traceback.",
+        examples=["How do for loops work?"],
+    )
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Optional hints: level (beginner|intermediate|advanced), module, code, "
+        "timezone, exercise_id ...",
+        examples=[{"module": "control-flow", "level": "beginner"}],
+    )
+
+    @field_validator("context")
+    @classmethod
+    def _bounded_context(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_CONTEXT_KEYS:
+            raise ValueError(f"context has {len(value)} keys; send at most {MAX_CONTEXT_KEYS}")
+        size = len(json.dumps(value, default=str))
+        if size > MAX_CONTEXT_JSON_CHARS:
+            raise ValueError(
+                f"context is {size} characters of JSON; keep it under {MAX_CONTEXT_JSON_CHARS}"
+            )
+        return value
+
+    @property
+    def level(self) -> str:
+        level = str(self.context.get("level", "beginner")).strip().lower()
+        return level if level in LEVELS else "beginner"
+
+
+LEVELS = ("beginner", "intermediate", "advanced")
+
+
+class ProcessReply(BaseModel):
+    agent: str = Field(description="The agent that answered.")
+    response: str = Field(description="The answer the learner reads.")
+    next_steps: list[str] = Field(default_factory=list)
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Type-specific details; always includes mode: llm | offline | degraded.",
+    )
+
+
+class CloudEvent(BaseModel):
+    """The envelope Dapr posts to a subscription route (CloudEvents 1.0, JSON)."""
+
+    # Dapr adds fields (traceid, traceparent, pubsubname, topic, ...); keep them, ignore them.
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, max_length=256)
+    source: str = ""
+    type: str = "com.dapr.event.sent"
+    specversion: str = "1.0"
+    datacontenttype: str | None = "application/json"
+    topic: str | None = None
+    pubsubname: str | None = None
+    data: Any = None
+
+
+class EventStatus(BaseModel):
+    status: Literal["SUCCESS", "RETRY", "DROP"]
+
+
+class HealthReply(BaseModel):
+    status: Literal["healthy"]
+    dapr: Literal["connected", "disconnected", "disabled"]
+    mode: Literal["dapr", "embedded"]
+    llm: Literal["openai", "offline"]
+    agent: str
+    agent_type: str
+
+
+class ErrorReply(BaseModel):
+    detail: str | list[dict[str, Any]]

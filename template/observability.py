@@ -1,0 +1,205 @@
+"""Structured logs, Prometheus metrics, and the one ASGI middleware that applies them.
+
+The middleware is plain ASGI (not BaseHTTPMiddleware) because it sits on every request's path:
+it gives each request an id, refuses bodies over the size limit, checks the Dapr app token,
+times the request and records it, and writes one access log line.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import sys
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REDACTED = "[redacted]"
+
+
+def configure_logging(level: str, secrets: list[str]) -> None:
+    """JSON logs on stdout, one object per line, with every known secret value scrubbed."""
+
+    def scrub(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        if not secrets:
+            return event
+        for key, value in event.items():
+            text = value if isinstance(value, str) else None
+            if text is None and not isinstance(value, int | float | bool | type(None)):
+                text = str(value)
+            if text is not None and any(secret in text for secret in secrets):
+                for secret in secrets:
+                    text = text.replace(secret, REDACTED)
+                event[key] = text
+        return event
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            scrub,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+class Metrics:
+    """Per-app registry, so several apps in one process (tests) don't collide."""
+
+    def __init__(self, agent: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "agent_requests_total",
+            "HTTP requests by route and outcome.",
+            ["agent", "method", "route", "outcome"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "agent_request_duration_seconds",
+            "HTTP request duration by route and outcome.",
+            ["agent", "method", "route", "outcome"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "agent_events_total",
+            "Pub/sub events handled by topic and status (SUCCESS/RETRY/DROP).",
+            ["agent", "topic", "status"],
+            registry=self.registry,
+        )
+        self.answers = Counter(
+            "agent_answers_total",
+            "Answers given by mode (llm, offline, degraded).",
+            ["agent", "mode"],
+            registry=self.registry,
+        )
+        self.agent = agent
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        outcome = f"{status // 100}xx"
+        labels = (self.agent, method, route, outcome)
+        self.requests.labels(*labels).inc()
+        self.duration.labels(*labels).observe(seconds)
+
+
+def _route_template(scope: Scope) -> str:
+    # The matched route's path template keeps metric cardinality bounded (no user ids).
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+def _json_response(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
+    payload = json.dumps(body).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+    }
+    return start, {"type": "http.response.body", "body": payload}
+
+
+class ServiceMiddleware:
+    OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        app_api_token: str | None,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.app_api_token = app_api_token.encode() if app_api_token else None
+        self.log = structlog.get_logger("http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status_holder = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope, headers)
+            if refusal is not None:
+                start, body = _json_response(*refusal)
+                await send_with_id(start)
+                await send_with_id(body)
+                return
+            await self.app(scope, self._limited(receive, send_with_id), send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            status = status_holder["status"]
+            route = _route_template(scope)
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            if scope["path"] not in self.OPEN_PATHS:
+                self.log.info(
+                    "request",
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            structlog.contextvars.unbind_contextvars("request_id", "user_id")
+
+    def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, dict] | None:
+        if self.app_api_token is not None and scope["path"] not in self.OPEN_PATHS:
+            offered = headers.get(b"dapr-api-token", b"")
+            if not hmac.compare_digest(offered, self.app_api_token):
+                return 401, {"detail": "missing or wrong dapr-api-token header"}
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                return 400, {"detail": "Content-Length is not a number"}
+            if size > self.max_body_bytes:
+                return 413, {
+                    "detail": f"request body is {size} bytes; the limit is {self.max_body_bytes}"
+                }
+        return None
+
+    def _limited(self, receive: Receive, send: Send) -> Receive:
+        """Count streamed (chunked) bodies too: a client can omit Content-Length."""
+        received = 0
+        limit = self.max_body_bytes
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        return limited_receive
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body exceeds the limit of {limit} bytes")
+        self.limit = limit

@@ -1,0 +1,75 @@
+"""What the agent needs from the outside world, as small Protocols.
+
+The agent depends only on these; adapters decide whether a call goes to the Dapr sidecar, to
+the embedded SQLite store and in-process bus, or to an OpenAI-compatible server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class DependencyUnavailable(Exception):
+    """A dependency (sidecar, state store, broker, LLM) cannot serve now; trying later may work."""
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else wrote the key since we read it (etag mismatch / first-write lost)."""
+
+
+class InvocationFailed(Exception):
+    """The invoked app answered, but with an error."""
+
+
+@dataclass(frozen=True)
+class StateItem:
+    value: Any | None  # decoded JSON, None when the key is missing
+    etag: str | None  # None when the key is missing
+
+
+class StateStore(Protocol):
+    async def get(self, key: str) -> StateItem: ...
+
+    async def save(self, key: str, value: Any, *, etag: str | None) -> None:
+        """First-write-wins: with etag=None the key must not exist yet; otherwise the etag
+        must still match. Raises ConcurrencyConflict when it does not."""
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, topic: str, data: dict[str, Any]) -> None: ...
+
+
+class ServiceInvoker(Protocol):
+    async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        ...
+
+
+EventHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+"""(topic, event_id, data) -> None; how the in-process bus hands events to our own routes."""
+
+
+async def update_with_retry(
+    store: StateStore,
+    key: str,
+    change: Callable[[Any | None], Any],
+    *,
+    attempts: int = 20,
+) -> Any:
+    """Read-modify-write under optimistic concurrency: re-read and re-apply on conflict.
+
+    `change` gets the current value (None when missing) and returns the new one; it must be a
+    pure function of its input because it may run several times.
+    """
+    for _ in range(attempts):
+        item = await store.get(key)
+        new_value = change(item.value)
+        try:
+            await store.save(key, new_value, etag=item.etag)
+            return new_value
+        except ConcurrencyConflict:
+            continue
+    raise DependencyUnavailable(f"state key {key!r} kept changing under us ({attempts} tries)")

@@ -1,0 +1,203 @@
+"""Adapters that go through the Dapr sidecar with the SDK's async client (dapr.aio).
+
+One DaprClient for the whole process, created once the sidecar answers its outbound health
+check; every SDK error is mapped onto the three outcomes the agent understands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import grpc
+import httpx
+import structlog
+from dapr.aio.clients import DaprClient
+from dapr.clients.exceptions import DaprGrpcError, DaprHttpError, DaprInternalError
+from dapr.clients.grpc._state import Concurrency, StateOptions
+from dapr.conf import settings as dapr_settings
+
+from ports import ConcurrencyConflict, DependencyUnavailable, InvocationFailed, StateItem
+
+log = structlog.get_logger("dapr")
+
+JSON = "application/json"
+# The sidecar reports an etag mismatch (and a lost first write) as ABORTED; FAILED_PRECONDITION
+# is what some state stores return for the same thing through Dapr.
+_CONFLICT_CODES = {grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION}
+# Writes are first-write-wins so a read-modify-write never silently overwrites another's.
+_FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write)
+
+
+def _unavailable(operation: str, error: Exception) -> DependencyUnavailable:
+    if isinstance(error, DaprGrpcError):
+        detail = f"{error.code().name}: {error.details()}"
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    return DependencyUnavailable(f"Dapr {operation} failed ({detail})")
+
+
+class DaprConnection:
+    """Owns the one DaprClient and knows whether the sidecar can serve us right now."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        http_port: int,
+        grpc_port: int,
+        api_token: str | None,
+        call_timeout_s: float,
+    ) -> None:
+        self.host = host
+        self.http_port = http_port
+        self.grpc_port = grpc_port
+        self.call_timeout_s = call_timeout_s
+        self._api_token = api_token
+        self.client: DaprClient | None = None
+        self.sidecar_ok = False
+        self._http = httpx.AsyncClient(timeout=2.0)
+        # The SDK reads these module-level settings (health URL, token header, invocation URL).
+        dapr_settings.DAPR_RUNTIME_HOST = host
+        dapr_settings.DAPR_HTTP_PORT = http_port
+        dapr_settings.DAPR_GRPC_PORT = grpc_port
+        dapr_settings.DAPR_API_TOKEN = api_token
+        # By the time we build the client we already know the sidecar answers.
+        dapr_settings.DAPR_HEALTH_TIMEOUT = 2
+
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and self.sidecar_ok
+
+    async def probe(self) -> bool:
+        """Ask the sidecar whether it can serve this app (/v1.0/healthz/outbound: 204 when ready;
+        /v1.0/healthz would depend on this app being healthy, which is circular)."""
+        headers = {"dapr-api-token": self._api_token} if self._api_token else {}
+        url = f"http://{self.host}:{self.http_port}/v1.0/healthz/outbound"
+        try:
+            response = await self._http.get(url, headers=headers)
+            ok = 200 <= response.status_code < 300
+        except httpx.HTTPError:
+            ok = False
+        if ok != self.sidecar_ok:
+            log.info("dapr_sidecar", reachable=ok, http_port=self.http_port)
+        self.sidecar_ok = ok
+        if ok and self.client is None:
+            # The constructor runs a blocking health wait; it returns at once now that the
+            # sidecar answered, and the gRPC channel must be made on the event loop's thread.
+            self.client = DaprClient(address=f"{self.host}:{self.grpc_port}")
+            log.info("dapr_client_ready", grpc_port=self.grpc_port)
+        return ok
+
+    async def monitor(self, interval_s: float) -> None:
+        """Keep probing: a sidecar that starts late or restarts is picked up without a restart
+        of ours. Runs as a background task for the life of the app."""
+        while True:
+            await self.probe()
+            await asyncio.sleep(interval_s if self.sidecar_ok else min(interval_s, 1.0))
+
+    def require(self) -> DaprClient:
+        if self.client is None:
+            raise DependencyUnavailable("the Dapr sidecar is not reachable yet")
+        return self.client
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+
+class DaprStateStore:
+    def __init__(self, connection: DaprConnection, store_name: str) -> None:
+        self._dapr = connection
+        self._store = store_name
+
+    async def get(self, key: str) -> StateItem:
+        client = self._dapr.require()
+        try:
+            response = await asyncio.wait_for(
+                client.get_state(self._store, key), self._dapr.call_timeout_s
+            )
+        except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
+            raise _unavailable("get_state", error) from error
+        # A missing key comes back as empty data and no etag; .json() on it would raise.
+        if not response.data:
+            return StateItem(value=None, etag=None)
+        return StateItem(value=json.loads(response.data), etag=response.etag or None)
+
+    async def save(self, key: str, value: Any, *, etag: str | None) -> None:
+        client = self._dapr.require()
+        try:
+            await asyncio.wait_for(
+                client.save_state(
+                    self._store, key, json.dumps(value), etag=etag, options=_FIRST_WRITE,
+                    state_metadata={"contentType": JSON},
+                ),
+                self._dapr.call_timeout_s,
+            )
+        except DaprGrpcError as error:
+            if error.code() in _CONFLICT_CODES:
+                raise ConcurrencyConflict(f"state key {key!r}: {error.details()}") from error
+            raise _unavailable("save_state", error) from error
+        except (DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
+            raise _unavailable("save_state", error) from error
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None:
+        client = self._dapr.require()
+        try:
+            await client.delete_state(self._store, key, etag=etag)
+        except DaprGrpcError as error:
+            if error.code() in _CONFLICT_CODES:
+                raise ConcurrencyConflict(f"state key {key!r}: {error.details()}") from error
+            raise _unavailable("delete_state", error) from error
+
+
+class DaprEventBus:
+    def __init__(self, connection: DaprConnection, pubsub_name: str) -> None:
+        self._dapr = connection
+        self._pubsub = pubsub_name
+
+    async def publish(self, topic: str, data: dict[str, Any]) -> None:
+        client = self._dapr.require()
+        try:
+            await asyncio.wait_for(
+                client.publish_event(
+                    self._pubsub, topic, json.dumps(data), data_content_type=JSON
+                ),
+                self._dapr.call_timeout_s,
+            )
+        except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
+            raise _unavailable(f"publish to {topic}", error) from error
+        log.info("event_published", topic=topic, pubsub=self._pubsub)
+
+
+class DaprServiceInvoker:
+    def __init__(self, connection: DaprConnection, timeout_s: float) -> None:
+        self._dapr = connection
+        self._timeout_s = timeout_s
+
+    async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        client = self._dapr.require()
+        try:
+            response = await asyncio.wait_for(
+                client.invoke_method(
+                    app_id, method, json.dumps(payload), content_type=JSON, http_verb="POST"
+                ),
+                self._timeout_s,
+            )
+        except DaprHttpError as error:
+            raise InvocationFailed(f"{app_id}/{method}: {error}") from error
+        except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
+            raise _unavailable(f"invoke {app_id}/{method}", error) from error
+        except aiohttp.ClientError as error:  # the sidecar's HTTP port is gone
+            raise _unavailable(f"invoke {app_id}/{method}", error) from error
+        status = getattr(response, "status_code", 200) or 200
+        if status >= 400:
+            raise InvocationFailed(f"{app_id}/{method} answered HTTP {status}")
+        try:
+            return json.loads(response.data)
+        except ValueError as error:
+            raise InvocationFailed(f"{app_id}/{method} answered non-JSON") from error

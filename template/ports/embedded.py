@@ -1,0 +1,161 @@
+"""Adapters for running with no sidecar: SQLite state and an in-process event bus.
+
+Same contracts as the Dapr adapters (etags, first-write, at-least-once delivery to our own
+subscribers), so code that works here works against the sidecar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ports import ConcurrencyConflict, EventHandler, StateItem
+
+log = structlog.get_logger("embedded")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, etag TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY, topic TEXT NOT NULL, data TEXT NOT NULL, published_at REAL NOT NULL
+);
+"""
+
+
+class SqliteDatabase:
+    """One connection used from one thread, so SQLite never sees two writers of ours at once
+    and the event loop never blocks on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        await self.run(self._open)
+
+    def _open(self) -> None:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        self._conn = conn
+
+    async def run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self.run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+
+
+class SqliteStateStore:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> StateItem:
+        return await self._db.run(self._get, key)
+
+    def _get(self, key: str) -> StateItem:
+        row = self._db.conn.execute("SELECT value, etag FROM state WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return StateItem(value=None, etag=None)
+        return StateItem(value=json.loads(row[0]), etag=row[1])
+
+    async def save(self, key: str, value: Any, *, etag: str | None) -> None:
+        await self._db.run(self._save, key, json.dumps(value), etag)
+
+    def _save(self, key: str, encoded: str, etag: str | None) -> None:
+        new_etag = uuid.uuid4().hex
+        conn = self._db.conn
+        if etag is None:
+            # First write: only succeeds if nobody created the key meanwhile.
+            cursor = conn.execute(
+                "INSERT INTO state (key, value, etag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (key, encoded, new_etag),
+            )
+        else:
+            cursor = conn.execute(
+                "UPDATE state SET value = ?, etag = ? WHERE key = ? AND etag = ?",
+                (encoded, new_etag, key, etag),
+            )
+        if cursor.rowcount != 1:
+            raise ConcurrencyConflict(f"state key {key!r} changed since it was read")
+
+    async def delete(self, key: str, *, etag: str | None = None) -> None:
+        await self._db.run(self._delete, key, etag)
+
+    def _delete(self, key: str, etag: str | None) -> None:
+        if etag is None:
+            self._db.conn.execute("DELETE FROM state WHERE key = ?", (key,))
+            return
+        cursor = self._db.conn.execute(
+            "DELETE FROM state WHERE key = ? AND etag = ?", (key, etag)
+        )
+        if cursor.rowcount != 1:
+            raise ConcurrencyConflict(f"state key {key!r} changed since it was read")
+
+
+class InProcessEventBus:
+    """Publishing without a broker: every event is recorded in the outbox (and logged), and
+    events on topics this service subscribes to are delivered to its own handler, as Dapr
+    would deliver them, in the background."""
+
+    def __init__(self, db: SqliteDatabase, subscribed_topics: tuple[str, ...]) -> None:
+        self._db = db
+        self._subscribed = set(subscribed_topics)
+        self._handler: EventHandler | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
+
+    def attach(self, handler: EventHandler) -> None:
+        self._handler = handler
+
+    async def publish(self, topic: str, data: dict[str, Any]) -> None:
+        event_id = uuid.uuid4().hex
+        await self._db.run(self._record, event_id, topic, json.dumps(data))
+        log.info("event_published", topic=topic, event_id=event_id, delivered_locally=topic in self._subscribed)
+        if self._handler is not None and topic in self._subscribed:
+            task = asyncio.create_task(self._handler(topic, event_id, data))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    def _record(self, event_id: str, topic: str, encoded: str) -> None:
+        self._db.conn.execute(
+            "INSERT INTO outbox (id, topic, data, published_at) VALUES (?, ?, ?, ?)",
+            (event_id, topic, encoded, time.time()),
+        )
+
+    async def outbox(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self._db.run(
+            lambda: self._db.conn.execute(
+                "SELECT id, topic, data, published_at FROM outbox "
+                "ORDER BY published_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [
+            {"id": r[0], "topic": r[1], "data": json.loads(r[2]), "published_at": r[3]}
+            for r in rows
+        ]
+
+    async def drain(self) -> None:
+        """Wait for in-flight local deliveries (used at shutdown and by tests)."""
+        while self._deliveries:
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)

@@ -1,0 +1,129 @@
+"""Builds the agent's dependencies for the mode this process runs in, and tears them down.
+
+Dapr mode: adapters over one dapr.aio client, connected in the background once the sidecar
+answers (the app serves /health meanwhile and /ready says 503). Embedded mode: SQLite state
+and an in-process bus, no network at all. The LLM adapter exists only when a key is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from agent_kit import AgentDeps, BaseAgent
+from ports import DependencyUnavailable
+
+log = structlog.get_logger("runtime")
+
+
+class ServiceRuntime:
+    def __init__(self, settings: Any, agent_factory: type[BaseAgent], input_topics: tuple) -> None:
+        self.settings = settings
+        self._agent_factory = agent_factory
+        self._input_topics = input_topics
+        self.agent: BaseAgent | None = None
+        self.dapr = None  # ports.dapr.DaprConnection in Dapr mode
+        self.bus = None
+        self._db = None
+        self._llm = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._event_handler = None
+
+    @property
+    def mode(self) -> str:
+        return "dapr" if self.settings.use_dapr else "embedded"
+
+    def dapr_status(self) -> str:
+        if self.dapr is None:
+            return "disabled"
+        return "connected" if self.dapr.connected else "disconnected"
+
+    def on_local_event(self, handler) -> None:
+        """Where the in-process bus delivers events for our own topics (embedded mode)."""
+        self._event_handler = handler
+
+    async def start(self, *, background: bool = True) -> BaseAgent:
+        settings = self.settings
+        invoker = None
+        if settings.use_dapr:
+            from ports.dapr import DaprConnection, DaprEventBus, DaprServiceInvoker, DaprStateStore
+
+            token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
+            self.dapr = DaprConnection(
+                host=settings.dapr_host,
+                http_port=settings.effective_dapr_http_port,
+                grpc_port=settings.dapr_grpc_port,
+                api_token=token,
+                call_timeout_s=settings.dapr_call_timeout_s,
+            )
+            state = DaprStateStore(self.dapr, settings.state_store_name)
+            events = DaprEventBus(self.dapr, settings.pubsub_name)
+            invoker = DaprServiceInvoker(
+                self.dapr, getattr(settings, "invoke_timeout_s", settings.dapr_call_timeout_s)
+            )
+            if background:
+                self._tasks.append(
+                    asyncio.create_task(self.dapr.monitor(settings.dapr_probe_interval_s))
+                )
+            else:
+                await self.dapr.probe()
+        else:
+            from ports.embedded import InProcessEventBus, SqliteDatabase, SqliteStateStore
+
+            self._db = SqliteDatabase(settings.embedded_state_path)
+            await self._db.open()
+            state = SqliteStateStore(self._db)
+            self.bus = InProcessEventBus(self._db, self._input_topics)
+            if self._event_handler is not None:
+                self.bus.attach(self._event_handler)
+            events = self.bus
+        if settings.llm_enabled:
+            from ports.llm import ChatModel
+
+            self._llm = ChatModel(
+                api_key=settings.openai_api_key.get_secret_value(),
+                model=settings.openai_model,
+                base_url=settings.openai_base_url,
+                timeout_s=settings.openai_timeout_s,
+                max_retries=settings.openai_max_retries,
+            )
+        deps = AgentDeps(settings=settings, state=state, events=events, invoker=invoker, llm=self._llm)
+        self.agent = self._agent_factory(deps)
+        log.info(
+            "service_started",
+            mode=self.mode,
+            llm="openai" if self._llm else "offline",
+            model=settings.openai_model if self._llm else None,
+        )
+        return self.agent
+
+    async def ready(self) -> tuple[bool, list[str]]:
+        """Whether every dependency this mode needs can serve now, and what is missing."""
+        problems: list[str] = []
+        if self.agent is None:
+            problems.append("the service is still starting")
+        if self.dapr is not None and not await self.dapr.probe():
+            problems.append(
+                f"the Dapr sidecar does not answer on port {self.dapr.http_port} "
+                "(/v1.0/healthz/outbound)"
+            )
+        return not problems, problems
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.bus is not None:
+            await self.bus.drain()
+        if self.dapr is not None:
+            await self.dapr.close()
+        if self._db is not None:
+            await self._db.close()
+        if self._llm is not None:
+            await self._llm.close()
+        log.info("service_stopped")
+
+
+__all__ = ["DependencyUnavailable", "ServiceRuntime"]

@@ -1,0 +1,57 @@
+"""Tests run the service as it starts by default: no sidecar, no API key, embedded state.
+
+This module runs before any test module imports `app`, so the environment it sets is the one
+`from app import app` sees. Tests that need Dapr or an LLM build their own app with
+`make_client(...)`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+for variable in (
+    "DAPR_HTTP_PORT", "DAPR_GRPC_PORT", "DAPR_API_TOKEN", "APP_API_TOKEN", "RUNTIME_MODE",
+    "OPENAI_API_KEY", "OPENAI_BASE_URL",
+):
+    os.environ.pop(variable, None)
+os.environ["EMBEDDED_STATE_PATH"] = str(Path(tempfile.mkdtemp(prefix="agent-test-")) / "state.db")
+
+
+@contextmanager
+def make_client(**settings_overrides) -> Iterator:
+    """A TestClient on a fresh app built from explicit settings (lifespan run)."""
+    from fastapi.testclient import TestClient
+
+    from app import create_app
+    from config import Settings
+
+    overrides = {"embedded_state_path": Path(tempfile.mkdtemp(prefix="agent-test-")) / "s.db"}
+    overrides.update(settings_overrides)
+    app = create_app(Settings(**overrides))
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client() -> Iterator:
+    with make_client() as test_client:
+        yield test_client
+
+
+def cloud_event(data, *, event_id: str = "evt-1", topic: str = "") -> dict:
+    return {
+        "id": event_id,
+        "source": "test",
+        "type": "com.dapr.event.sent",
+        "specversion": "1.0",
+        "datacontenttype": "application/json",
+        "topic": topic,
+        "pubsubname": "pubsub",
+        "data": data,
+    }

@@ -1,0 +1,223 @@
+"""The HTTP and pub/sub contract every LearnFlow agent keeps, whatever its type."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import cloud_event, make_client
+
+from config import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
+
+# A realistic, valid payload for every input topic of the LearnFlow agents.
+SAMPLE_EVENTS = {
+    "learning.requests": {"user_id": "u1", "query": "how do for loops work?", "context": {}},
+    "concept.requests": {"user_id": "u1", "query": "what is a list?", "context": {}},
+    "debug.requests": {
+        "user_id": "u1",
+        "query": "NameError: name 'totl' is not defined",
+        "context": {"code": "total = 0\nprint(totl)\n"},
+    },
+    "exercise.requests": {"user_id": "u1", "query": "a loop exercise please", "context": {}},
+    "exercise.submissions": {
+        "user_id": "u1",
+        "exercise_id": "sum-of-evens",
+        "code": "def sum_of_evens(numbers):\n    return sum(n for n in numbers if n % 2 == 0)\n",
+    },
+    "progress.requests": {"user_id": "u1", "query": "how am I doing?", "context": {}},
+    "exercise.grades": {
+        "user_id": "u1", "exercise_id": "sum-of-evens", "topic": "lists",
+        "difficulty": "beginner", "score": 1.0, "passed": 5, "total": 5,
+        "error_type": None, "graded_at": "2026-01-05T10:00:00+00:00",
+    },
+}
+QUERIES = {
+    "router": "how do for loops work?",
+    "explainer": "how do for loops work?",
+    "debugger": "Traceback (most recent call last):\n  File \"main.py\", line 2, in <module>\n"
+    "    print(totl)\nNameError: name 'totl' is not defined",
+    "generator": "give me a loop exercise",
+    "tracker": "how am I doing?",
+}
+
+
+def process(client, query: str | None = None, **extra):
+    body = {"user_id": "learner-1", "query": query or QUERIES[AGENT_TYPE], "context": {}}
+    body.update(extra)
+    return client.post("/process", json=body)
+
+
+def test_health_reports_embedded_mode_without_a_sidecar(client):
+    body = client.get("/health").json()
+    assert body == {
+        "status": "healthy", "dapr": "disabled", "mode": "embedded", "llm": "offline",
+        "agent": AGENT_NAME, "agent_type": AGENT_TYPE,
+    }
+
+
+def test_ready_in_embedded_mode(client):
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["ready"] is True
+
+
+def test_process_answers_offline_with_type_data(client):
+    response = process(client)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"agent", "response", "next_steps", "data"}
+    assert body["response"].strip()
+    assert body["data"]["mode"] == "offline"
+    assert isinstance(body["next_steps"], list)
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"query": "hi"}, "user_id"),
+        ({"user_id": "u1"}, "query"),
+        ({"user_id": "u1", "query": ""}, "query"),
+        ({"user_id": "u1", "query": "hi", "context": "beginner"}, "context"),
+        ({"user_id": "u 1", "query": "hi"}, "user_id"),
+        ({"user_id": "u1", "query": "hi", "querry": "typo"}, "querry"),
+        ({"user_id": 5, "query": "hi"}, "user_id"),
+    ],
+)
+def test_invalid_requests_get_422_naming_the_field(client, body, field):
+    response = client.post("/process", json=body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("invalid request:")
+    assert field in detail
+
+
+def test_non_json_body_is_422_not_500(client):
+    response = client.post(
+        "/process", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_oversized_body_is_413():
+    with make_client(max_body_bytes=2048) as client:
+        response = process(client, query="x" * 4000)
+        assert response.status_code == 413
+        assert "limit" in response.json()["detail"]
+
+
+def test_oversized_chunked_body_is_413():
+    with make_client(max_body_bytes=2048) as client:
+        payload = json.dumps({"user_id": "u1", "query": "x" * 4000}).encode()
+
+        def chunks():
+            yield payload[:1000]
+            yield payload[1000:]
+
+        response = client.post(
+            "/process", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 413
+
+
+def test_metrics_count_requests_by_route_and_outcome(client):
+    process(client)
+    client.post("/process", json={"query": "missing user"})
+    text = client.get("/metrics").text
+    assert 'agent_requests_total{agent="%s",method="POST",outcome="2xx",route="/process"}' % AGENT_NAME in text
+    assert 'outcome="4xx",route="/process"' in text
+    assert "agent_request_duration_seconds_bucket" in text
+
+
+def test_request_id_is_echoed(client):
+    response = client.get("/health", headers={"x-request-id": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    assert process(client).headers["x-request-id"]
+
+
+def test_dapr_subscribe_lists_every_input_topic_with_a_route_that_exists(client):
+    subscriptions = client.get("/dapr/subscribe").json()
+    assert [s["topic"] for s in subscriptions] == list(INPUT_TOPICS)
+    paths = {route.path for route in client.app.routes}
+    for subscription in subscriptions:
+        assert subscription["route"] in paths
+        assert subscription["pubsubname"] == "pubsub"
+        assert subscription["deadLetterTopic"] == subscription["topic"] + ".deadletter"
+
+
+@pytest.mark.parametrize("topic", INPUT_TOPICS)
+def test_valid_events_succeed_and_duplicates_are_not_reprocessed(client, topic):
+    event = cloud_event(SAMPLE_EVENTS[topic], event_id=f"dup-{topic}", topic=topic)
+    first = client.post(f"/events/{topic}", json=event)
+    assert first.json() == {"status": "SUCCESS"}
+    published = client.app.state.runtime.bus
+    before = len(client.portal.call(published.outbox))
+    again = client.post(f"/events/{topic}", json=event)
+    assert again.json() == {"status": "SUCCESS"}
+    assert len(client.portal.call(published.outbox)) == before
+
+
+@pytest.mark.parametrize("topic", INPUT_TOPICS)
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"no": "id"},
+        cloud_event("not an object"),
+        cloud_event(None),
+        cloud_event({"unexpected": "shape"}),
+        cloud_event([1, 2, 3]),
+    ],
+)
+def test_poison_events_are_dropped_not_retried(client, topic, envelope):
+    response = client.post(f"/events/{topic}", json=envelope)
+    assert response.status_code == 200
+    assert response.json() == {"status": "DROP"}
+
+
+def test_app_token_guards_everything_but_health_and_metrics():
+    with make_client(app_api_token="s3cret-app-token") as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/metrics").status_code == 200
+        assert process(client).status_code == 401
+        assert client.get("/dapr/subscribe").status_code == 401
+        ok = client.post(
+            "/process",
+            json={"user_id": "u1", "query": QUERIES[AGENT_TYPE]},
+            headers={"dapr-api-token": "s3cret-app-token"},
+        )
+        assert ok.status_code == 200
+
+
+def test_stream_sends_deltas_then_the_full_reply(client):
+    with client.stream(
+        "POST", "/process/stream", json={"user_id": "u1", "query": QUERIES[AGENT_TYPE]}
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join(response.iter_text())
+    events = [block for block in text.split("\n\n") if block.strip()]
+    assert events[0].startswith("event: delta")
+    assert events[-1].startswith("event: done")
+    done = json.loads(events[-1].split("data: ", 1)[1])
+    deltas = "".join(json.loads(e.split("data: ", 1)[1])["text"] for e in events[:-1])
+    assert deltas == done["response"]
+
+
+def test_logs_are_json_with_request_id_and_user(client, capsys):
+    process(client)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    answered = [line for line in lines if line.get("event") == "answered"]
+    assert answered and answered[-1]["user_id"] == "learner-1"
+    assert answered[-1]["request_id"]
+    requests = [line for line in lines if line.get("event") == "request"]
+    assert requests and "duration_ms" in requests[-1]
+
+
+def test_state_survives_a_restart(tmp_path):
+    path = tmp_path / "state.db"
+    with make_client(embedded_state_path=path) as client:
+        agent = client.app.state.runtime.agent
+        client.portal.call(agent.deps.state.save, "restart-check", {"kept": True}, etag=None)
+    with make_client(embedded_state_path=path) as client:
+        agent = client.app.state.runtime.agent
+        item = client.portal.call(agent.deps.state.get, "restart-check")
+        assert item.value == {"kept": True}
