@@ -116,10 +116,9 @@ def resolve(answers: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ValueError(f"Validation error for question '{name}': an answer is required.")
         if question.choices and value not in question.choices.values():
-            options = ", ".join(str(v) for v in question.choices.values())
-            raise ValueError(
-                f"Validation error for question '{name}': {value!r} is not one of: {options}."
-            )
+            # Copier's own wording for a value outside `choices`.
+            options = list(question.choices.values())
+            raise ValueError(f"Invalid choice for '{name}': {value!r} is not in {options}")
         if question.validator:
             message = render(question.validator, {**context, name: value}).strip()
             if message:

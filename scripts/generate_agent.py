@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Render a LearnFlow agent service from this template, or update existing ones.
+
+A thin mapping of flags onto Copier's Python API (run_copy / run_update). Every choice and
+default comes from copier.yml (through hooks/answers.py), so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TEMPLATE_ROOT))
+
+from hooks import answers as template_answers  # noqa: E402
+
+ANSWERS_FILE = ".copier-answers.yml"
+CONFLICT_MARKER = "<<<<<<< "
+EXIT_BAD_INPUT = 2
+EXIT_CONFLICTS = 1
+
+
+class BadInput(Exception):
+    """Something the user must change; printed as one line, exit code 2."""
+
+
+# -- argument parsing ---------------------------------------------------------------------
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (not the whole usage block), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def type_descriptions() -> str:
+    lines = ["agent types:"]
+    for value, label in template_answers.choice_help("agent_type").items():
+        description = label.split(":", 1)[1].strip() if ":" in label else label
+        lines.append(f"  {value:<10} {description}")
+    return "\n".join(lines)
+
+
+EXAMPLES = """examples:
+  python scripts/generate_agent.py --name triage --type router --output-dir services/triage
+  python scripts/generate_agent.py --name concepts --type explainer --port 5001
+  python scripts/generate_agent.py update services/*
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    questions = template_answers.questions()
+    parser = OneLineParser(
+        prog="generate_agent.py",
+        description="Render a LearnFlow tutoring agent service (FastAPI + Dapr) from the "
+        "template, or update services rendered earlier (`generate_agent.py update`).",
+        epilog=f"{type_descriptions()}\n\n{EXAMPLES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--name", required=True, help=questions["agent_name"].help)
+    parser.add_argument(
+        "--type",
+        required=True,
+        choices=template_answers.choice_values("agent_type"),
+        help="which agent (see the list below)",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, help="where to write the service (default: ./services/<name>)"
+    )
+    parser.add_argument(
+        "--port", type=int, help=f"{questions['port'].help} (default: {questions['port'].default})"
+    )
+    parser.add_argument(
+        "--dapr-port",
+        type=int,
+        help=f"{questions['dapr_http_port'].help} (default: {questions['dapr_http_port'].default})",
+    )
+    parser.add_argument(
+        "--openai-model",
+        help=f"{questions['openai_model'].help} (default: {questions['openai_model'].default})",
+    )
+    add_template_flags(parser)
+    parser.add_argument(
+        "--force", action="store_true", help="write into a non-empty --output-dir, replacing "
+        "the template's files there and keeping the others"
+    )
+    return parser
+
+
+def build_update_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="generate_agent.py update",
+        description="Update services rendered from this template to its latest version, "
+        "keeping their owners' edits (copier update, conflicts marked inline).",
+        epilog="exit status: 0 all updated or current, 1 conflicts remain, 2 bad input",
+    )
+    parser.add_argument(
+        "services", nargs="*", type=Path,
+        help="service directories (default: every services/* with a .copier-answers.yml)",
+    )
+    add_template_flags(parser)
+    return parser
+
+
+def add_template_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--template", default=str(TEMPLATE_ROOT),
+        help="template path or git URL (default: the repository this script lives in)",
+    )
+    parser.add_argument(
+        "--vcs-ref", help="template git ref to use (default: Copier's choice, the latest tag)"
+    )
+
+
+# -- copy ---------------------------------------------------------------------------------
+
+
+def check_template_ref(template: str, vcs_ref: str | None) -> None:
+    path = Path(template)
+    if not path.exists():
+        if "://" in template or template.startswith(("git@", "gh:", "gl:")):
+            return  # a remote template: Copier reports problems with it
+        raise BadInput(f"template {template} does not exist; pass --template with a path or git URL")
+    if not (path / "copier.yml").exists() and not (path / "copier.yaml").exists():
+        raise BadInput(f"{template} has no copier.yml; pass --template pointing at this template")
+    if vcs_ref:
+        found = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{vcs_ref}^{{commit}}"],
+            cwd=path, capture_output=True, text=True,
+        )
+        if found.returncode != 0:
+            raise BadInput(
+                f"template ref {vcs_ref!r} does not exist in {template}; "
+                "list refs with `git tag` / `git branch` there"
+            )
+
+
+def check_output_dir(output: Path, force: bool) -> None:
+    if output.exists() and not output.is_dir():
+        raise BadInput(f"{output} is a file; choose a directory for --output-dir")
+    if output.is_dir() and any(output.iterdir()) and not force:
+        raise BadInput(
+            f"{output} is not empty; choose another --output-dir or pass --force to write over "
+            "the template's files there"
+        )
+    parent = nearest_existing(output)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write in {parent}; choose an --output-dir you can write to")
+
+
+def nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def render_service(
+    answers: dict, output: Path, *, template: str, vcs_ref: str | None, force: bool
+) -> None:
+    """Render into a scratch directory beside `output`, then move it into place, so a failure
+    at any point leaves `output` exactly as it was."""
+    import copier
+
+    output = output.absolute()
+    staging_parent = nearest_existing(output.parent)
+    scratch = Path(tempfile.mkdtemp(prefix=".render-", dir=staging_parent))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # DirtyLocalWarning: the caller chose the template
+            copier.run_copy(
+                template, scratch / "service", data=answers, defaults=True,
+                vcs_ref=vcs_ref, quiet=True, unsafe=False,
+            )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if not output.exists():
+            (scratch / "service").rename(output)
+        else:
+            merge_into(scratch / "service", output)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def merge_into(source: Path, target: Path) -> None:
+    for item in sorted(source.rglob("*")):
+        destination = target / item.relative_to(source)
+        if item.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(item, destination)
+
+
+def copy_main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    answers = {"agent_name": args.name, "agent_type": args.type}
+    for flag, question in (
+        ("port", "port"), ("dapr_port", "dapr_http_port"), ("openai_model", "openai_model")
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            answers[question] = value
+    output = args.output_dir or Path("services") / args.name
+    try:
+        template_answers.resolve(answers)  # Copier's validators, before anything is written
+        check_template_ref(args.template, args.vcs_ref)
+        check_output_dir(output, args.force)
+        render_service(
+            answers, output, template=args.template, vcs_ref=args.vcs_ref, force=args.force
+        )
+    except (BadInput, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        # e.g. a read-only filesystem that os.access() cannot foresee (root, /proc, mounts)
+        print(f"error: cannot write {output} ({error.strerror}); choose an --output-dir you "
+              "can write to", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"rendered {args.type} agent '{args.name}' into {output}")
+    print(f"next: cd {output} && make test && make run")
+    return 0
+
+
+# -- update -------------------------------------------------------------------------------
+
+
+@dataclass
+class UpdateResult:
+    service: Path
+    status: str  # "updated" | "already current" | "conflicts"
+    conflicts: list[str]
+
+
+def default_services() -> list[Path]:
+    return sorted(p.parent for p in Path("services").glob(f"*/{ANSWERS_FILE}"))
+
+
+def git_toplevel(path: Path) -> Path:
+    done = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise BadInput(f"{path} is not inside a git repository; `git init` and commit it first")
+    return Path(done.stdout.strip())
+
+
+def check_updatable(service: Path) -> None:
+    if not service.is_dir():
+        raise BadInput(f"{service} is not a directory")
+    template_answers.check_answers_file(service / ANSWERS_FILE)
+    top = git_toplevel(service)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", str(service.absolute())],
+        cwd=top, capture_output=True, text=True,
+    ).stdout.strip()
+    if dirty:
+        raise BadInput(f"{service} has uncommitted changes; commit or stash them, then update")
+
+
+def read_commit(service: Path) -> str | None:
+    import yaml
+
+    return (yaml.safe_load((service / ANSWERS_FILE).read_text()) or {}).get("_commit")
+
+
+def files_with_conflicts(service: Path) -> list[str]:
+    top = git_toplevel(service)
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "-uall", "--", str(service.absolute())],
+        cwd=top, capture_output=True, text=True,
+    ).stdout.splitlines()
+    conflicted = []
+    for line in listed:
+        path = top / line[3:].strip().strip('"')
+        if path.suffix == ".rej":
+            conflicted.append(str(path.relative_to(service.absolute())))
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except (IsADirectoryError, FileNotFoundError):
+            continue
+        if any(row.startswith(CONFLICT_MARKER) for row in text.splitlines()):
+            conflicted.append(str(path.relative_to(service.absolute())))
+    return sorted(conflicted)
+
+
+def update_service(service: Path, *, template: str | None, vcs_ref: str | None) -> UpdateResult:
+    import copier
+
+    check_updatable(service)
+    before = read_commit(service)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_update(
+            service, src_path=template, vcs_ref=vcs_ref, defaults=True, overwrite=True,
+            conflict="inline", quiet=True, unsafe=False, skip_answered=True,
+        )
+    conflicts = files_with_conflicts(service)
+    if conflicts:
+        return UpdateResult(service, "conflicts", conflicts)
+    return UpdateResult(service, "already current" if read_commit(service) == before else "updated", [])
+
+
+def update_main(argv: list[str]) -> int:
+    args = build_update_parser().parse_args(argv)
+    services = args.services or default_services()
+    if not services:
+        print("error: no services given and none found under services/*; pass service "
+              "directories", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # --template defaults to this repository for copy; for update, a service keeps its own
+    # source unless the user names one.
+    template = args.template if args.template != str(TEMPLATE_ROOT) or "--template" in argv else None
+    results, bad = [], False
+    for service in services:
+        try:
+            result = update_service(service, template=template, vcs_ref=args.vcs_ref)
+        except (BadInput, ValueError) as error:
+            print(f"{service}: error: {error}", file=sys.stderr)
+            bad = True
+            continue
+        results.append(result)
+        detail = f" ({', '.join(result.conflicts)})" if result.conflicts else ""
+        print(f"{service}: {result.status}{detail}")
+    if any(r.status == "conflicts" for r in results):
+        print("resolve the conflict markers (<<<<<<< / >>>>>>>), then commit", file=sys.stderr)
+        return EXIT_CONFLICTS
+    return EXIT_BAD_INPUT if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["update"]:
+        return update_main(argv[1:])
+    return copy_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""Every agent type renders, through copier and through the wrapper, into a service that
+passes its own checks (its tests, ruff) and starts with uvicorn and answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT, STACK_NAMES, TEMPLATE_VERSION
+
+COMMON_FILES = {
+    ".copier-answers.yml", ".gitignore", ".dockerignore", ".pre-commit-config.yaml",
+    ".github/workflows/ci.yml", "Makefile", "README.md", "Dockerfile", "pyproject.toml",
+    "requirements.txt", "requirements-dev.txt", "app.py", "agent.py", "agent_kit.py",
+    "config.py", "contracts.py", "deps.py", "observability.py", "runtime.py", "type_routes.py",
+    "ports/__init__.py", "ports/dapr.py", "ports/embedded.py", "ports/llm.py",
+    "deployment.yaml", "service.yaml", "dapr-component.yaml",
+    "tests/conftest.py", "tests/test_agent.py", "tests/test_api.py",
+}
+# The type's own logic: rendered into that type's services and no other.
+TYPE_FILES = {
+    "router": {"intent_classifier.py", "intent_examples.jsonl"},
+    "explainer": {"concept_library.py", "concept_data.py", "sandbox.py", "code_runner.py"},
+    "debugger": {"traceback_analysis.py", "error_explanations.py", "debug_analysis.py",
+                 "sandbox.py", "code_runner.py"},
+    "generator": {"exercise_bank.py", "grading.py", "sandbox.py", "code_runner.py"},
+    "tracker": {"progress_model.py"},
+}
+
+
+def rendered_files(root: Path) -> set[str]:
+    return {
+        str(p.relative_to(root)) for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
+    }
+
+
+def clean_env() -> dict[str, str]:
+    """The environment a developer's shell would have: none of our runtime variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "OPENAI_", "APP_"))}
+    env.pop("RUNTIME_MODE", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def test_file_list(render, agent_type):
+    files = rendered_files(render(agent_type))
+    assert COMMON_FILES <= files, sorted(COMMON_FILES - files)
+    assert TYPE_FILES[agent_type] <= files, sorted(TYPE_FILES[agent_type] - files)
+    others = set().union(*TYPE_FILES.values()) - TYPE_FILES[agent_type]
+    assert not (others & files), sorted(others & files)
+    assert not [f for f in files if f.endswith(".jinja") or "{" in f]
+
+
+def test_no_jinja_left_in_rendered_files(render, agent_type):
+    root = render(agent_type)
+    for name in rendered_files(root):
+        if name.startswith("tests/buggy_programs/") or name.endswith(".jsonl"):
+            continue
+        text = (root / name).read_text(errors="replace")
+        assert "{{ " not in text.replace("${{ ", ""), name
+        assert "{%" not in text, name
+
+
+def test_answers_file_has_no_secret_and_records_the_template(render, agent_type):
+    import yaml
+
+    answers = yaml.safe_load((render(agent_type) / ".copier-answers.yml").read_text())
+    assert answers["agent_type"] == agent_type
+    assert answers["_commit"] == TEMPLATE_VERSION
+    assert not [k for k in answers if "key" in k.lower() or "token" in k.lower()]
+
+
+def test_service_passes_its_own_tests_and_lint(render, agent_type):
+    root = render(agent_type)
+    for command in (
+        [sys.executable, "-m", "ruff", "check", "."],
+        [sys.executable, "-m", "ruff", "format", "--check", "."],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
+    ):
+        done = subprocess.run(
+            command, cwd=root, env=clean_env(), capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, f"{' '.join(command[2:])} failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_service_starts_with_uvicorn_and_answers(render, agent_type, tmp_path):
+    root = render(agent_type)
+    port = free_port()
+    env = clean_env() | {"EMBEDDED_STATE_PATH": str(tmp_path / "state.db")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    health = json.load(r)
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert health == {
+            "status": "healthy", "dapr": "disabled", "mode": "embedded", "llm": "offline",
+            "agent": STACK_NAMES[agent_type], "agent_type": agent_type,
+        }
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/process",
+            data=json.dumps({"user_id": "u1", "query": "How do for loops work?"}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as r:
+            reply = json.load(r)
+        assert reply["response"] and reply["data"]["mode"] == "offline"
+        assert rss_mib(process.pid) < 200
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0].decode()
+    assert "Traceback" not in output, output
+
+
+def test_wrapper_renders_what_copier_renders(render, agent_type, template_repo, tmp_path):
+    out = tmp_path / "svc"
+    done = subprocess.run(
+        [
+            sys.executable, str(REPO_ROOT / "scripts" / "generate_agent.py"),
+            "--name", STACK_NAMES[agent_type], "--type", agent_type, "--output-dir", str(out),
+            "--template", str(template_repo), "--vcs-ref", TEMPLATE_VERSION,
+        ],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    copied = render(agent_type)
+    assert rendered_files(out) == rendered_files(copied) - {p for p in rendered_files(copied) if ".learnflow" in p}
+    for name in rendered_files(out):
+        assert (out / name).read_bytes() == (copied / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("agent_type", ["tracker"])
+def test_generated_makefile_runs_lint_and_tests(render, agent_type, tmp_path):
+    root = render(agent_type)
+    done = subprocess.run(
+        ["make", "lint", "test", f"PY={sys.executable}", f"VENV={tmp_path / 'venv'}"],
+        cwd=root, env=clean_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
