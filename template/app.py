@@ -23,7 +23,7 @@ from agent_kit import BaseAgent, PoisonMessage
 from config import AGENT_NAME, AGENT_TYPE, APP_ID, DESCRIPTION, INPUT_TOPICS, Settings, get_settings
 from contracts import CloudEvent, EventStatus, HealthReply, ProcessReply, ProcessRequest
 from deps import current_agent, current_runtime
-from observability import BodyTooLarge, Metrics, ServiceMiddleware, configure_logging
+from observability import Metrics, ServiceMiddleware, configure_logging
 from ports import DependencyUnavailable
 from runtime import ServiceRuntime
 from type_routes import router as type_router
@@ -67,10 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.app_api_token.get_secret_value() if settings.app_api_token else None
         ),
     )
-
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(_request: Request, error: BodyTooLarge) -> JSONResponse:
-        return JSONResponse(status_code=413, content={"detail": str(error)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -161,7 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             event = CloudEvent.model_validate(envelope)
         except ValidationError as error:
-            log.warning("event_dropped", topic=topic, reason=f"not a CloudEvent: {error.errors()[0]['msg']}")
+            log.warning(
+                "event_dropped", topic=topic, reason=f"not a CloudEvent: {error.errors()[0]['msg']}"
+            )
             metrics.events.labels(AGENT_NAME, topic, "DROP").inc()
             return EventStatus(status="DROP")
         data = event.data
@@ -171,7 +169,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except ValueError:
                 data = None
         if not isinstance(data, dict):
-            log.warning("event_dropped", topic=topic, event_id=event.id, reason="data is not a JSON object")
+            log.warning(
+                "event_dropped", topic=topic, event_id=event.id, reason="data is not a JSON object"
+            )
             metrics.events.labels(AGENT_NAME, topic, "DROP").inc()
             return EventStatus(status="DROP")
         status = await handle_event(topic, event.id, data)

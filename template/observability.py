@@ -103,7 +103,10 @@ def _json_response(status: int, body: dict[str, Any]) -> tuple[Message, Message]
     start: Message = {
         "type": "http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ],
     }
     return start, {"type": "http.response.body", "body": payload}
 
@@ -149,7 +152,7 @@ class ServiceMiddleware:
                 await send_with_id(start)
                 await send_with_id(body)
                 return
-            await self.app(scope, self._limited(receive, send_with_id), send_with_id)
+            await self._call_with_body_limit(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             status = status_holder["status"]
@@ -182,24 +185,38 @@ class ServiceMiddleware:
                 }
         return None
 
-    def _limited(self, receive: Receive, send: Send) -> Receive:
-        """Count streamed (chunked) bodies too: a client can omit Content-Length."""
+    async def _call_with_body_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count streamed (chunked) bodies too, since a client can omit Content-Length. Past
+        the limit we answer 413 ourselves and tell the app the client went away; anything the
+        app still sends is dropped (FastAPI would turn an exception here into a 400)."""
         received = 0
-        limit = self.max_body_bytes
+        refused = False
+        response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
+                if received > self.max_body_bytes and not response_started:
+                    refused = True
+                    limit = self.max_body_bytes
+                    start, body = _json_response(
+                        413, {"detail": f"request body exceeds the limit of {limit} bytes"}
+                    )
+                    await send(start)
+                    await send(body)
+                    return {"type": "http.disconnect"}
             return message
 
-        return limited_receive
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
 
-
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body exceeds the limit of {limit} bytes")
-        self.limit = limit
+        await self.app(scope, limited_receive, guarded_send)

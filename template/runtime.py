@@ -89,7 +89,9 @@ class ServiceRuntime:
                 timeout_s=settings.openai_timeout_s,
                 max_retries=settings.openai_max_retries,
             )
-        deps = AgentDeps(settings=settings, state=state, events=events, invoker=invoker, llm=self._llm)
+        deps = AgentDeps(
+            settings=settings, state=state, events=events, invoker=invoker, llm=self._llm
+        )
         self.agent = self._agent_factory(deps)
         log.info(
             "service_started",

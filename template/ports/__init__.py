@@ -44,8 +44,7 @@ class EventBus(Protocol):
 
 
 class ServiceInvoker(Protocol):
-    async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-        ...
+    async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
 EventHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]

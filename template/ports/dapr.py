@@ -133,7 +133,11 @@ class DaprStateStore:
         try:
             await asyncio.wait_for(
                 client.save_state(
-                    self._store, key, json.dumps(value), etag=etag, options=_FIRST_WRITE,
+                    self._store,
+                    key,
+                    json.dumps(value),
+                    etag=etag,
+                    options=_FIRST_WRITE,
                     state_metadata={"contentType": JSON},
                 ),
                 self._dapr.call_timeout_s,
@@ -164,9 +168,7 @@ class DaprEventBus:
         client = self._dapr.require()
         try:
             await asyncio.wait_for(
-                client.publish_event(
-                    self._pubsub, topic, json.dumps(data), data_content_type=JSON
-                ),
+                client.publish_event(self._pubsub, topic, json.dumps(data), data_content_type=JSON),
                 self._dapr.call_timeout_s,
             )
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:

@@ -74,7 +74,9 @@ class SqliteStateStore:
         return await self._db.run(self._get, key)
 
     def _get(self, key: str) -> StateItem:
-        row = self._db.conn.execute("SELECT value, etag FROM state WHERE key = ?", (key,)).fetchone()
+        row = self._db.conn.execute(
+            "SELECT value, etag FROM state WHERE key = ?", (key,)
+        ).fetchone()
         if row is None:
             return StateItem(value=None, etag=None)
         return StateItem(value=json.loads(row[0]), etag=row[1])
@@ -106,9 +108,7 @@ class SqliteStateStore:
         if etag is None:
             self._db.conn.execute("DELETE FROM state WHERE key = ?", (key,))
             return
-        cursor = self._db.conn.execute(
-            "DELETE FROM state WHERE key = ? AND etag = ?", (key, etag)
-        )
+        cursor = self._db.conn.execute("DELETE FROM state WHERE key = ? AND etag = ?", (key, etag))
         if cursor.rowcount != 1:
             raise ConcurrencyConflict(f"state key {key!r} changed since it was read")
 
@@ -130,7 +130,12 @@ class InProcessEventBus:
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         event_id = uuid.uuid4().hex
         await self._db.run(self._record, event_id, topic, json.dumps(data))
-        log.info("event_published", topic=topic, event_id=event_id, delivered_locally=topic in self._subscribed)
+        log.info(
+            "event_published",
+            topic=topic,
+            event_id=event_id,
+            delivered_locally=topic in self._subscribed,
+        )
         if self._handler is not None and topic in self._subscribed:
             task = asyncio.create_task(self._handler(topic, event_id, data))
             self._deliveries.add(task)

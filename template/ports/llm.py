@@ -86,7 +86,9 @@ class ChatModel:
                     return message.content
                 conversation.append(message.model_dump(exclude_none=True))
                 for call in message.tool_calls:
-                    result = await self._run_tool(by_name, call.function.name, call.function.arguments)
+                    result = await self._run_tool(
+                        by_name, call.function.name, call.function.arguments
+                    )
                     conversation.append(
                         {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
                     )

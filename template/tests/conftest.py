@@ -16,8 +16,13 @@ from pathlib import Path
 import pytest
 
 for variable in (
-    "DAPR_HTTP_PORT", "DAPR_GRPC_PORT", "DAPR_API_TOKEN", "APP_API_TOKEN", "RUNTIME_MODE",
-    "OPENAI_API_KEY", "OPENAI_BASE_URL",
+    "DAPR_HTTP_PORT",
+    "DAPR_GRPC_PORT",
+    "DAPR_API_TOKEN",
+    "APP_API_TOKEN",
+    "RUNTIME_MODE",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
 ):
     os.environ.pop(variable, None)
 os.environ["EMBEDDED_STATE_PATH"] = str(Path(tempfile.mkdtemp(prefix="agent-test-")) / "state.db")

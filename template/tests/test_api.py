@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 from conftest import cloud_event, make_client
@@ -26,15 +27,21 @@ SAMPLE_EVENTS = {
     },
     "progress.requests": {"user_id": "u1", "query": "how am I doing?", "context": {}},
     "exercise.grades": {
-        "user_id": "u1", "exercise_id": "sum-of-evens", "topic": "lists",
-        "difficulty": "beginner", "score": 1.0, "passed": 5, "total": 5,
-        "error_type": None, "graded_at": "2026-01-05T10:00:00+00:00",
+        "user_id": "u1",
+        "exercise_id": "sum-of-evens",
+        "topic": "lists",
+        "difficulty": "beginner",
+        "score": 1.0,
+        "passed": 5,
+        "total": 5,
+        "error_type": None,
+        "graded_at": "2026-01-05T10:00:00+00:00",
     },
 }
 QUERIES = {
     "router": "how do for loops work?",
     "explainer": "how do for loops work?",
-    "debugger": "Traceback (most recent call last):\n  File \"main.py\", line 2, in <module>\n"
+    "debugger": 'Traceback (most recent call last):\n  File "main.py", line 2, in <module>\n'
     "    print(totl)\nNameError: name 'totl' is not defined",
     "generator": "give me a loop exercise",
     "tracker": "how am I doing?",
@@ -50,8 +57,12 @@ def process(client, query: str | None = None, **extra):
 def test_health_reports_embedded_mode_without_a_sidecar(client):
     body = client.get("/health").json()
     assert body == {
-        "status": "healthy", "dapr": "disabled", "mode": "embedded", "llm": "offline",
-        "agent": AGENT_NAME, "agent_type": AGENT_TYPE,
+        "status": "healthy",
+        "dapr": "disabled",
+        "mode": "embedded",
+        "llm": "offline",
+        "agent": AGENT_NAME,
+        "agent_type": AGENT_TYPE,
     }
 
 
@@ -123,7 +134,8 @@ def test_metrics_count_requests_by_route_and_outcome(client):
     process(client)
     client.post("/process", json={"query": "missing user"})
     text = client.get("/metrics").text
-    assert 'agent_requests_total{agent="%s",method="POST",outcome="2xx",route="/process"}' % AGENT_NAME in text
+    labels = f'agent="{AGENT_NAME}",method="POST",outcome="2xx",route="/process"'
+    assert f"agent_requests_total{{{labels}}}" in text
     assert 'outcome="4xx",route="/process"' in text
     assert "agent_request_duration_seconds_bucket" in text
 
@@ -137,9 +149,9 @@ def test_request_id_is_echoed(client):
 def test_dapr_subscribe_lists_every_input_topic_with_a_route_that_exists(client):
     subscriptions = client.get("/dapr/subscribe").json()
     assert [s["topic"] for s in subscriptions] == list(INPUT_TOPICS)
-    paths = {route.path for route in client.app.routes}
+    paths = client.get("/openapi.json").json()["paths"]
     for subscription in subscriptions:
-        assert subscription["route"] in paths
+        assert "post" in paths[subscription["route"]]
         assert subscription["pubsubname"] == "pubsub"
         assert subscription["deadLetterTopic"] == subscription["topic"] + ".deadletter"
 
@@ -204,7 +216,9 @@ def test_stream_sends_deltas_then_the_full_reply(client):
 
 def test_logs_are_json_with_request_id_and_user(client, capsys):
     process(client)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
     answered = [line for line in lines if line.get("event") == "answered"]
     assert answered and answered[-1]["user_id"] == "learner-1"
     assert answered[-1]["request_id"]
@@ -216,7 +230,9 @@ def test_state_survives_a_restart(tmp_path):
     path = tmp_path / "state.db"
     with make_client(embedded_state_path=path) as client:
         agent = client.app.state.runtime.agent
-        client.portal.call(agent.deps.state.save, "restart-check", {"kept": True}, etag=None)
+        client.portal.call(
+            partial(agent.deps.state.save, "restart-check", {"kept": True}, etag=None)
+        )
     with make_client(embedded_state_path=path) as client:
         agent = client.app.state.runtime.agent
         item = client.portal.call(agent.deps.state.get, "restart-check")
