@@ -132,7 +132,9 @@ def check_answers_file(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"{path} does not exist; is this a service made by the template?") from None
+        raise ValueError(
+            f"{path} does not exist; is this a service made by the template?"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

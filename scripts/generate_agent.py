@@ -20,6 +20,8 @@ from pathlib import Path
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_ROOT))
 
+import stack  # noqa: E402
+
 from hooks import answers as template_answers  # noqa: E402
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -53,7 +55,9 @@ def type_descriptions() -> str:
 EXAMPLES = """examples:
   python scripts/generate_agent.py --name triage --type router --output-dir services/triage
   python scripts/generate_agent.py --name concepts --type explainer --port 5001
+  python scripts/generate_agent.py --all --output-dir services
   python scripts/generate_agent.py update services/*
+  python scripts/generate_agent.py check services
 """
 
 
@@ -66,10 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"{type_descriptions()}\n\n{EXAMPLES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--name", required=True, help=questions["agent_name"].help)
+    parser.add_argument("--name", help=questions["agent_name"].help)
     parser.add_argument(
         "--type",
-        required=True,
         choices=template_answers.choice_values("agent_type"),
         help="which agent (see the list below)",
     )
@@ -88,10 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--openai-model",
         help=f"{questions['openai_model'].help} (default: {questions['openai_model'].default})",
     )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="render all five LearnFlow agents (triage, concepts, debug, exercise, progress) "
+        "into --output-dir (default: ./services) with a stack dapr.yaml and kustomization.yaml",
+    )
     add_template_flags(parser)
     parser.add_argument(
-        "--force", action="store_true", help="write into a non-empty --output-dir, replacing "
-        "the template's files there and keeping the others"
+        "--force",
+        action="store_true",
+        help="write into a non-empty --output-dir, replacing "
+        "the template's files there and keeping the others",
     )
     return parser
 
@@ -104,7 +115,9 @@ def build_update_parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 all updated or current, 1 conflicts remain, 2 bad input",
     )
     parser.add_argument(
-        "services", nargs="*", type=Path,
+        "services",
+        nargs="*",
+        type=Path,
         help="service directories (default: every services/* with a .copier-answers.yml)",
     )
     add_template_flags(parser)
@@ -113,7 +126,8 @@ def build_update_parser() -> argparse.ArgumentParser:
 
 def add_template_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--template", default=str(TEMPLATE_ROOT),
+        "--template",
+        default=str(TEMPLATE_ROOT),
         help="template path or git URL (default: the repository this script lives in)",
     )
     parser.add_argument(
@@ -129,13 +143,17 @@ def check_template_ref(template: str, vcs_ref: str | None) -> None:
     if not path.exists():
         if "://" in template or template.startswith(("git@", "gh:", "gl:")):
             return  # a remote template: Copier reports problems with it
-        raise BadInput(f"template {template} does not exist; pass --template with a path or git URL")
+        raise BadInput(
+            f"template {template} does not exist; pass --template with a path or git URL"
+        )
     if not (path / "copier.yml").exists() and not (path / "copier.yaml").exists():
         raise BadInput(f"{template} has no copier.yml; pass --template pointing at this template")
     if vcs_ref:
         found = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", f"{vcs_ref}^{{commit}}"],
-            cwd=path, capture_output=True, text=True,
+            cwd=path,
+            capture_output=True,
+            text=True,
         )
         if found.returncode != 0:
             raise BadInput(
@@ -178,8 +196,13 @@ def render_service(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DirtyLocalWarning: the caller chose the template
             copier.run_copy(
-                template, scratch / "service", data=answers, defaults=True,
-                vcs_ref=vcs_ref, quiet=True, unsafe=False,
+                template,
+                scratch / "service",
+                data=answers,
+                defaults=True,
+                vcs_ref=vcs_ref,
+                quiet=True,
+                unsafe=False,
             )
         output.parent.mkdir(parents=True, exist_ok=True)
         if not output.exists():
@@ -201,10 +224,20 @@ def merge_into(source: Path, target: Path) -> None:
 
 
 def copy_main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.all:
+        if args.name or args.type:
+            parser.error("--all renders the five LearnFlow agents; leave out --name and --type")
+        return stack_main(args)
+    if not args.name or not args.type:
+        missing = [f for f, v in (("--name", args.name), ("--type", args.type)) if not v]
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
     answers = {"agent_name": args.name, "agent_type": args.type}
     for flag, question in (
-        ("port", "port"), ("dapr_port", "dapr_http_port"), ("openai_model", "openai_model")
+        ("port", "port"),
+        ("dapr_port", "dapr_http_port"),
+        ("openai_model", "openai_model"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -222,12 +255,66 @@ def copy_main(argv: list[str]) -> int:
         return EXIT_BAD_INPUT
     except OSError as error:
         # e.g. a read-only filesystem that os.access() cannot foresee (root, /proc, mounts)
-        print(f"error: cannot write {output} ({error.strerror}); choose an --output-dir you "
-              "can write to", file=sys.stderr)
+        print(
+            f"error: cannot write {output} ({error.strerror}); choose an --output-dir you "
+            "can write to",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     print(f"rendered {args.type} agent '{args.name}' into {output}")
     print(f"next: cd {output} && make test && make run")
     return 0
+
+
+def stack_main(args: argparse.Namespace) -> int:
+    root = args.output_dir or Path("services")
+    plan = [stack.stack_answers(i, name, kind) for i, (name, kind) in enumerate(stack.STACK)]
+    try:
+        check_template_ref(args.template, args.vcs_ref)
+        for answers in plan:
+            template_answers.resolve(answers)
+            check_output_dir(root / answers["agent_name"], args.force)
+        for answers in plan:
+            render_service(
+                answers,
+                root / answers["agent_name"],
+                template=args.template,
+                vcs_ref=args.vcs_ref,
+                force=args.force,
+            )
+        (root / "dapr.yaml").write_text(stack.stack_run_file(plan))
+        (root / "kustomization.yaml").write_text(stack.stack_kustomization(plan))
+    except (BadInput, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for answers in plan:
+        print(
+            f"rendered {answers['agent_type']} agent '{answers['agent_name']}' into "
+            f"{root / answers['agent_name']} (port {answers['port']})"
+        )
+    print(f"stack files: {root / 'dapr.yaml'}, {root / 'kustomization.yaml'}")
+    return 0
+
+
+def check_main(argv: list[str]) -> int:
+    parser = OneLineParser(
+        prog="generate_agent.py check",
+        description="Check a directory of services as one stack: unique app-ids and ports, "
+        "every published topic consumed and every consumed topic published (entry and exit "
+        "topics excepted), one template version, and which services are behind the template.",
+    )
+    parser.add_argument("services_dir", nargs="?", type=Path, default=Path("services"))
+    parser.add_argument("--template", type=Path, default=TEMPLATE_ROOT)
+    args = parser.parse_args(argv)
+    report = stack.check_stack(args.services_dir, args.template)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    for service in report.behind:
+        print(f"behind the template: {service}")
+    if report.ok:
+        print(f"{len(report.services)} services: stack is consistent and current")
+        return 0
+    return 1
 
 
 # -- update -------------------------------------------------------------------------------
@@ -260,7 +347,9 @@ def check_updatable(service: Path) -> None:
     top = git_toplevel(service)
     dirty = subprocess.run(
         ["git", "status", "--porcelain", "--", str(service.absolute())],
-        cwd=top, capture_output=True, text=True,
+        cwd=top,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if dirty:
         raise BadInput(f"{service} has uncommitted changes; commit or stash them, then update")
@@ -276,7 +365,9 @@ def files_with_conflicts(service: Path) -> list[str]:
     top = git_toplevel(service)
     listed = subprocess.run(
         ["git", "status", "--porcelain", "-uall", "--", str(service.absolute())],
-        cwd=top, capture_output=True, text=True,
+        cwd=top,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     conflicted = []
     for line in listed:
@@ -301,25 +392,38 @@ def update_service(service: Path, *, template: str | None, vcs_ref: str | None) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         copier.run_update(
-            service, src_path=template, vcs_ref=vcs_ref, defaults=True, overwrite=True,
-            conflict="inline", quiet=True, unsafe=False, skip_answered=True,
+            service,
+            src_path=template,
+            vcs_ref=vcs_ref,
+            defaults=True,
+            overwrite=True,
+            conflict="inline",
+            quiet=True,
+            unsafe=False,
+            skip_answered=True,
         )
     conflicts = files_with_conflicts(service)
     if conflicts:
         return UpdateResult(service, "conflicts", conflicts)
-    return UpdateResult(service, "already current" if read_commit(service) == before else "updated", [])
+    return UpdateResult(
+        service, "already current" if read_commit(service) == before else "updated", []
+    )
 
 
 def update_main(argv: list[str]) -> int:
     args = build_update_parser().parse_args(argv)
     services = args.services or default_services()
     if not services:
-        print("error: no services given and none found under services/*; pass service "
-              "directories", file=sys.stderr)
+        print(
+            "error: no services given and none found under services/*; pass service directories",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     # --template defaults to this repository for copy; for update, a service keeps its own
     # source unless the user names one.
-    template = args.template if args.template != str(TEMPLATE_ROOT) or "--template" in argv else None
+    template = (
+        args.template if args.template != str(TEMPLATE_ROOT) or "--template" in argv else None
+    )
     results, bad = [], False
     for service in services:
         try:
@@ -341,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["update"]:
         return update_main(argv[1:])
+    if argv[:1] == ["check"]:
+        return check_main(argv[1:])
     return copy_main(argv)
 
 

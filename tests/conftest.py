@@ -1,4 +1,4 @@
-"""Shared fixtures: the template under test, rendered services, and the answers every test starts from.
+"""Shared fixtures: the template under test, rendered services, the answers tests start from.
 
 Tests never render from the developer's checkout directly: the working tree (with uncommitted
 edits) is committed and tagged in a throwaway git repository first, so what is tested is exactly
@@ -30,9 +30,7 @@ TEMPLATE_VERSION = "v1.0.0"
 
 
 def git(*args: str, cwd: Path) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    )
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
     return done.stdout
 
 
@@ -58,8 +56,15 @@ def snapshot_template(dst: Path, tag: str = TEMPLATE_VERSION) -> Path:
 def commit_all(repo: Path, message: str) -> None:
     git("add", "-A", cwd=repo)
     git(
-        "-c", "user.name=test", "-c", "user.email=test@example.invalid",
-        "commit", "-q", "--allow-empty", "-m", message,
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@example.invalid",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        message,
         cwd=repo,
     )
 
@@ -77,7 +82,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def render(tmp_path_factory: pytest.TempPathFactory, template_repo: Path):
-    """render(agent_type, **answers) -> path of a service rendered by copier (cached per answers)."""
+    """render(agent_type, **answers) -> a service rendered by copier (cached per answers)."""
     cache: dict[tuple, Path] = {}
 
     def _render(agent_type: str, **overrides: object) -> Path:

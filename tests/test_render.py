@@ -13,23 +13,52 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO_ROOT, STACK_NAMES, TEMPLATE_VERSION
 
 COMMON_FILES = {
-    ".copier-answers.yml", ".gitignore", ".dockerignore", ".pre-commit-config.yaml",
-    ".github/workflows/ci.yml", "Makefile", "README.md", "Dockerfile", "pyproject.toml",
-    "requirements.txt", "requirements-dev.txt", "app.py", "agent.py", "agent_kit.py",
-    "config.py", "contracts.py", "deps.py", "observability.py", "runtime.py", "type_routes.py",
-    "ports/__init__.py", "ports/dapr.py", "ports/embedded.py", "ports/llm.py",
-    "deployment.yaml", "service.yaml", "dapr-component.yaml",
-    "tests/conftest.py", "tests/test_agent.py", "tests/test_api.py",
+    ".copier-answers.yml",
+    ".gitignore",
+    ".dockerignore",
+    ".pre-commit-config.yaml",
+    ".github/workflows/ci.yml",
+    "Makefile",
+    "README.md",
+    "Dockerfile",
+    "pyproject.toml",
+    "requirements.txt",
+    "requirements-dev.txt",
+    "app.py",
+    "agent.py",
+    "agent_kit.py",
+    "config.py",
+    "contracts.py",
+    "deps.py",
+    "observability.py",
+    "runtime.py",
+    "type_routes.py",
+    "ports/__init__.py",
+    "ports/dapr.py",
+    "ports/embedded.py",
+    "ports/llm.py",
+    "deployment.yaml",
+    "service.yaml",
+    "dapr-component.yaml",
+    "tests/conftest.py",
+    "tests/test_agent.py",
+    "tests/test_api.py",
 }
 # The type's own logic: rendered into that type's services and no other.
 TYPE_FILES = {
     "router": {"intent_classifier.py", "intent_examples.jsonl"},
     "explainer": {"concept_library.py", "concept_data.py", "sandbox.py", "code_runner.py"},
-    "debugger": {"traceback_analysis.py", "error_explanations.py", "debug_analysis.py",
-                 "sandbox.py", "code_runner.py"},
+    "debugger": {
+        "traceback_analysis.py",
+        "error_explanations.py",
+        "debug_analysis.py",
+        "sandbox.py",
+        "code_runner.py",
+    },
     "generator": {"exercise_bank.py", "grading.py", "sandbox.py", "code_runner.py"},
     "tracker": {"progress_model.py"},
 }
@@ -37,7 +66,8 @@ TYPE_FILES = {
 
 def rendered_files(root: Path) -> set[str]:
     return {
-        str(p.relative_to(root)) for p in root.rglob("*")
+        str(p.relative_to(root))
+        for p in root.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
     }
 
@@ -88,7 +118,9 @@ def test_service_passes_its_own_tests_and_lint(render, agent_type):
         done = subprocess.run(
             command, cwd=root, env=clean_env(), capture_output=True, text=True, timeout=600
         )
-        assert done.returncode == 0, f"{' '.join(command[2:])} failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+        assert done.returncode == 0, (
+            f"{' '.join(command[2:])} failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
+        )
 
 
 def free_port() -> int:
@@ -110,7 +142,10 @@ def test_service_starts_with_uvicorn_and_answers(render, agent_type, tmp_path):
     env = clean_env() | {"EMBEDDED_STATE_PATH": str(tmp_path / "state.db")}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port)],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -123,8 +158,12 @@ def test_service_starts_with_uvicorn_and_answers(render, agent_type, tmp_path):
             except OSError:
                 time.sleep(0.05)
         assert health == {
-            "status": "healthy", "dapr": "disabled", "mode": "embedded", "llm": "offline",
-            "agent": STACK_NAMES[agent_type], "agent_type": agent_type,
+            "status": "healthy",
+            "dapr": "disabled",
+            "mode": "embedded",
+            "llm": "offline",
+            "agent": STACK_NAMES[agent_type],
+            "agent_type": agent_type,
         }
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/process",
@@ -145,15 +184,28 @@ def test_wrapper_renders_what_copier_renders(render, agent_type, template_repo, 
     out = tmp_path / "svc"
     done = subprocess.run(
         [
-            sys.executable, str(REPO_ROOT / "scripts" / "generate_agent.py"),
-            "--name", STACK_NAMES[agent_type], "--type", agent_type, "--output-dir", str(out),
-            "--template", str(template_repo), "--vcs-ref", TEMPLATE_VERSION,
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "generate_agent.py"),
+            "--name",
+            STACK_NAMES[agent_type],
+            "--type",
+            agent_type,
+            "--output-dir",
+            str(out),
+            "--template",
+            str(template_repo),
+            "--vcs-ref",
+            TEMPLATE_VERSION,
         ],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     copied = render(agent_type)
-    assert rendered_files(out) == rendered_files(copied) - {p for p in rendered_files(copied) if ".learnflow" in p}
+    assert rendered_files(out) == rendered_files(copied) - {
+        p for p in rendered_files(copied) if ".learnflow" in p
+    }
     for name in rendered_files(out):
         assert (out / name).read_bytes() == (copied / name).read_bytes(), name
 
@@ -163,6 +215,10 @@ def test_generated_makefile_runs_lint_and_tests(render, agent_type, tmp_path):
     root = render(agent_type)
     done = subprocess.run(
         ["make", "lint", "test", f"PY={sys.executable}", f"VENV={tmp_path / 'venv'}"],
-        cwd=root, env=clean_env(), capture_output=True, text=True, timeout=600,
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO_ROOT, commit_all, git, snapshot_template
 
 SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
@@ -41,8 +42,17 @@ def platform(tmp_path):
     platform.mkdir()
     git("init", "-q", "-b", "main", cwd=platform)
     done = wrapper(
-        "--name", "triage", "--type", "router", "--output-dir", "services/triage",
-        "--template", str(template), "--vcs-ref", "v1.0.0", cwd=platform,
+        "--name",
+        "triage",
+        "--type",
+        "router",
+        "--output-dir",
+        "services/triage",
+        "--template",
+        str(template),
+        "--vcs-ref",
+        "v1.0.0",
+        cwd=platform,
     )
     assert done.returncode == 0, done.stderr
     commit_all(platform, "add triage service")
@@ -63,7 +73,7 @@ def test_update_keeps_owner_edits_and_brings_template_changes(platform):
         replace_in(
             t / "template" / AGENT_FILE,
             'ROUTING_PROMPT = "Classify this student message:',
-            '# Added in v1.1.0: learners paste long tracebacks; keep the whole message.\n'
+            "# Added in v1.1.0: learners paste long tracebacks; keep the whole message.\n"
             'ROUTING_PROMPT = "Classify this student message:',
         )
         (t / "template" / "CHANGELOG.md").write_text("v1.1.0: routing prompt note\n")
@@ -92,10 +102,12 @@ def test_conflicting_edit_is_marked_inline_and_exits_non_zero(platform):
     replace_in(service / "agent.py", line, 'ROUTING_PROMPT = "Which tutor for:\\n{query}"')
     commit_all(repo, "our routing prompt")
     release(
-        template, "v1.1.0",
+        template,
+        "v1.1.0",
         lambda t: replace_in(
-            t / "template" / AGENT_FILE, line,
-            'ROUTING_PROMPT = "Classify the student message between the lines:\\n---\\n{query}\\n---"',
+            t / "template" / AGENT_FILE,
+            line,
+            'ROUTING_PROMPT = "Classify the message between the lines:\\n---\\n{query}\\n---"',
         ),
     )
     done = wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import copier
 import pytest
+
 from conftest import COPIER_YML, REPO_ROOT, TEMPLATE_VERSION
 
 SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
@@ -58,16 +59,28 @@ BAD_FLAGS = [
     (["--name", "triage", "--type", "router", "--port", "-1"], "outside 1024-65535"),
     (["--name", "triage", "--type", "router", "--port", "abc"], "invalid int value: 'abc'"),
     (["--name", "triage", "--type", "router", "--port", "3500"], "already the app port"),
-    (["--name", "triage", "--type", "router", "--port", "9090"], "used inside the pod by the Dapr sidecar"),
-    (["--name", "triage", "--type", "router", "--port", "50002"], "used inside the pod by the Dapr sidecar"),
+    (
+        ["--name", "triage", "--type", "router", "--port", "9090"],
+        "used inside the pod by the Dapr sidecar",
+    ),
+    (
+        ["--name", "triage", "--type", "router", "--port", "50002"],
+        "used inside the pod by the Dapr sidecar",
+    ),
     (["--name", "triage", "--type", "router", "--port", "50001"], "already the app port"),
     (["--name", "triage", "--type", "router", "--dapr-port", "5000"], "already the app port"),
     (["--name", "triage", "--type", "router", "--dapr-port", "3501"], "used inside the pod"),
-    (["--name", "triage", "--type", "router", "--dapr-port", "50001"], "already the Dapr HTTP port"),
+    (
+        ["--name", "triage", "--type", "router", "--dapr-port", "50001"],
+        "already the Dapr HTTP port",
+    ),
     (["--name", "triage", "--type", "router", "--openai-model", "gpt 4"], "is not a model name"),
     (["--name", "triage", "--type", "router", "--openai-model", ""], "is not a model name"),
     (["--name", "triage", "--type", "router", "--vcs-ref", "v9.9.9"], "does not exist"),
-    (["--name", "triage", "--type", "router", "--template", "/nonexistent/template"], "does not exist"),
+    (
+        ["--name", "triage", "--type", "router", "--template", "/nonexistent/template"],
+        "does not exist",
+    ),
 ]
 
 
@@ -77,7 +90,11 @@ def test_bad_flags_exit_2_with_one_line_and_write_nothing(tmp_path, flags, expec
         flags = [*flags, "--output-dir", str(tmp_path / "out" / "svc")]
     done = run_wrapper(*flags, cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith(("error:", "generate_agent.py: error:"))]
+    lines = [
+        line
+        for line in done.stderr.splitlines()
+        if line.startswith(("error:", "generate_agent.py: error:"))
+    ]
     assert len(lines) == 1, done.stderr
     assert expected in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()
@@ -89,7 +106,9 @@ def test_refuses_a_non_empty_output_dir_and_leaves_it_untouched(tmp_path):
     out.mkdir()
     (out / "agent.py").write_text("# my edits\n")
     before = snapshot(out)
-    done = run_wrapper("--name", "triage", "--type", "router", "--output-dir", str(out), cwd=tmp_path)
+    done = run_wrapper(
+        "--name", "triage", "--type", "router", "--output-dir", str(out), cwd=tmp_path
+    )
     assert done.returncode == 2
     assert "is not empty" in done.stderr and "--force" in done.stderr
     assert snapshot(out) == before
@@ -98,7 +117,9 @@ def test_refuses_a_non_empty_output_dir_and_leaves_it_untouched(tmp_path):
 def test_output_dir_that_is_a_file(tmp_path):
     target = tmp_path / "svc"
     target.write_text("not a dir")
-    done = run_wrapper("--name", "triage", "--type", "router", "--output-dir", str(target), cwd=tmp_path)
+    done = run_wrapper(
+        "--name", "triage", "--type", "router", "--output-dir", str(target), cwd=tmp_path
+    )
     assert done.returncode == 2 and "is a file" in done.stderr
     assert target.read_text() == "not a dir"
 
@@ -109,14 +130,24 @@ def test_unwritable_output_parent(tmp_path):
     parent.mkdir()
     parent.chmod(0o500)
     try:
-        done = run_wrapper("--name", "triage", "--type", "router", "--output-dir", str(parent / "svc"), cwd=tmp_path)
+        done = run_wrapper(
+            "--name",
+            "triage",
+            "--type",
+            "router",
+            "--output-dir",
+            str(parent / "svc"),
+            cwd=tmp_path,
+        )
         assert done.returncode == 2 and "cannot write" in done.stderr
     finally:
         parent.chmod(0o700)
 
 
 def test_output_dir_on_a_filesystem_nobody_can_write(tmp_path):
-    done = run_wrapper("--name", "triage", "--type", "router", "--output-dir", "/proc/learnflow-svc", cwd=tmp_path)
+    done = run_wrapper(
+        "--name", "triage", "--type", "router", "--output-dir", "/proc/learnflow-svc", cwd=tmp_path
+    )
     assert done.returncode == 2, done.stderr
     assert "error: cannot write" in done.stderr
     assert not Path("/proc/learnflow-svc").exists()
@@ -128,8 +159,18 @@ def test_force_writes_over_template_files_and_keeps_others(tmp_path, template_re
     (out / "NOTES.md").write_text("mine\n")
     (out / "app.py").write_text("stale\n")
     done = run_wrapper(
-        "--name", "triage", "--type", "router", "--output-dir", str(out), "--force",
-        "--template", str(template_repo), "--vcs-ref", TEMPLATE_VERSION, cwd=tmp_path,
+        "--name",
+        "triage",
+        "--type",
+        "router",
+        "--output-dir",
+        str(out),
+        "--force",
+        "--template",
+        str(template_repo),
+        "--vcs-ref",
+        TEMPLATE_VERSION,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert (out / "NOTES.md").read_text() == "mine\n"
@@ -138,8 +179,15 @@ def test_force_writes_over_template_files_and_keeps_others(tmp_path, template_re
 
 def test_default_output_dir_is_services_name_from_any_cwd(tmp_path, template_repo):
     done = run_wrapper(
-        "--name", "triage", "--type", "router", "--template", str(template_repo),
-        "--vcs-ref", TEMPLATE_VERSION, cwd=tmp_path,
+        "--name",
+        "triage",
+        "--type",
+        "router",
+        "--template",
+        str(template_repo),
+        "--vcs-ref",
+        TEMPLATE_VERSION,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "services" / "triage" / "app.py").is_file()
@@ -148,9 +196,23 @@ def test_default_output_dir_is_services_name_from_any_cwd(tmp_path, template_rep
 def test_flags_flow_into_the_service(tmp_path, template_repo):
     out = tmp_path / "svc"
     done = run_wrapper(
-        "--name", "concepts", "--type", "explainer", "--output-dir", str(out), "--port", "5101",
-        "--dapr-port", "3601", "--openai-model", "gpt-4o-mini", "--template", str(template_repo),
-        "--vcs-ref", TEMPLATE_VERSION, cwd=tmp_path,
+        "--name",
+        "concepts",
+        "--type",
+        "explainer",
+        "--output-dir",
+        str(out),
+        "--port",
+        "5101",
+        "--dapr-port",
+        "3601",
+        "--openai-model",
+        "gpt-4o-mini",
+        "--template",
+        str(template_repo),
+        "--vcs-ref",
+        TEMPLATE_VERSION,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     config = (out / "config.py").read_text()
@@ -175,7 +237,11 @@ def test_wrapper_choices_and_defaults_come_from_copier_yml():
     parser = generate_agent.build_parser()
     by_flag = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
     assert list(by_flag["--type"].choices) == list(COPIER_YML["agent_type"]["choices"].values())
-    for flag, question in (("--port", "port"), ("--dapr-port", "dapr_http_port"), ("--openai-model", "openai_model")):
+    for flag, question in (
+        ("--port", "port"),
+        ("--dapr-port", "dapr_http_port"),
+        ("--openai-model", "openai_model"),
+    ):
         assert f"(default: {COPIER_YML[question]['default']})" in by_flag[flag].help
 
 
@@ -196,7 +262,11 @@ BAD_ANSWERS = [
 def test_wrapper_check_gives_copiers_own_message(answers, template_repo, tmp_path):
     with pytest.raises(ValueError) as copier_error:
         copier.run_copy(
-            str(template_repo), tmp_path / "svc", data=answers, defaults=True, quiet=True,
+            str(template_repo),
+            tmp_path / "svc",
+            data=answers,
+            defaults=True,
+            quiet=True,
             vcs_ref=TEMPLATE_VERSION,
         )
     with pytest.raises(ValueError) as ours:
