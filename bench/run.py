@@ -1,0 +1,358 @@
+"""Benchmarks: every figure as a ratio against a baseline measured in the same run.
+
+    python bench/run.py                 # everything, writes BENCHMARKS.md
+    python bench/run.py --only process  # one section, prints it
+
+Not tests: machines are noisy, so nothing here passes or fails; the bars from the issue are
+printed beside each figure so a reader sees at once which are met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+from conftest import STACK_NAMES, commit_all, git, snapshot_template  # noqa: E402
+
+PY = sys.executable
+BENCH = Path(__file__).resolve().parent
+TAG = "v1.0.0"
+QUERIES = {
+    "router": "how do for loops work in python?",
+    "explainer": "how do for loops work?",
+    "debugger": 'Traceback (most recent call last):\n  File "main.py", line 2, in <module>\n'
+    "    print(totl)\nNameError: name 'totl' is not defined",
+    "generator": "give me a loop exercise",
+    "tracker": "how am I doing?",
+}
+
+
+def median_time(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> None:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def service_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAPR_", "OPENAI_", "APP_"))}
+    env["EMBEDDED_STATE_PATH"] = str(tmp / "state.db")
+    return env
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+class Server:
+    """uvicorn with one worker, started from `cwd`, until the health path answers."""
+
+    def __init__(self, cwd: Path, app: str, env: dict, health: str = "/health", extra=()):
+        self.port = free_port()
+        started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [PY, "-m", "uvicorn", app, "--port", str(self.port), "--log-level", "warning", *extra],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = started + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{health}", timeout=1):
+                    break
+            except OSError:
+                if time.perf_counter() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"{app} did not start in {cwd}") from None
+                time.sleep(0.01)
+        self.start_seconds = time.perf_counter() - started
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def load(port: int, body: dict, connections=16, requests=4000, seconds=10.0) -> dict:
+    done = subprocess.run(
+        [
+            PY,
+            str(BENCH / "loadgen.py"),
+            str(port),
+            "/process",
+            json.dumps(body),
+            str(connections),
+            str(requests),
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+# -- sections -----------------------------------------------------------------------------
+
+
+def bench_render(work: Path, template: Path) -> dict:
+    counter = iter(range(1000))
+
+    def wrapper():
+        run(
+            [
+                PY,
+                str(REPO / "scripts" / "generate_agent.py"),
+                "--name",
+                "triage",
+                "--type",
+                "router",
+                "--output-dir",
+                str(work / f"w{next(counter)}"),
+                "--template",
+                str(template),
+                "--vcs-ref",
+                TAG,
+            ]
+        )
+
+    def bare():
+        run(
+            [
+                PY,
+                "-m",
+                "copier",
+                "copy",
+                "--defaults",
+                "--quiet",
+                "--vcs-ref",
+                TAG,
+                "--data",
+                "agent_name=triage",
+                "--data",
+                "agent_type=router",
+                str(template),
+                str(work / f"c{next(counter)}"),
+            ]
+        )
+
+    wrapper()
+    bare()  # warm the OS cache for both
+    w, b = median_time(wrapper, 5), median_time(bare, 5)
+    return {"wrapper_s": round(w, 3), "copier_s": round(b, 3), "ratio": round(w / b, 2)}
+
+
+def bench_update(work: Path, template: Path) -> dict:
+    platform_repo = work / "platform"
+    platform_repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=platform_repo)
+    for name in ("wrapped", "bare"):
+        run(
+            [
+                PY,
+                str(REPO / "scripts" / "generate_agent.py"),
+                "--name",
+                "triage",
+                "--type",
+                "router",
+                "--output-dir",
+                f"services/{name}",
+                "--template",
+                str(template),
+                "--vcs-ref",
+                TAG,
+            ],
+            cwd=platform_repo,
+        )
+        agent = platform_repo / "services" / name / "agent.py"
+        agent.write_text(agent.read_text().replace("a Python tutoring platform", "our school"))
+    commit_all(platform_repo, "services with owner edits")
+    (template / "template" / "CHANGELOG.md").write_text("v1.1.0\n")
+    commit_all(template, "v1.1.0")
+    git("tag", "v1.1.0", cwd=template)
+    started = time.perf_counter()
+    run(
+        [
+            PY,
+            str(REPO / "scripts" / "generate_agent.py"),
+            "update",
+            "services/wrapped",
+            "--vcs-ref",
+            "v1.1.0",
+        ],
+        cwd=platform_repo,
+    )
+    wrapped = time.perf_counter() - started
+    started = time.perf_counter()
+    run(
+        [
+            PY,
+            "-m",
+            "copier",
+            "update",
+            "--defaults",
+            "--quiet",
+            "--conflict",
+            "inline",
+            "--vcs-ref",
+            "v1.1.0",
+        ],
+        cwd=platform_repo / "services" / "bare",
+    )
+    bare = time.perf_counter() - started
+    git("tag", "-d", "v1.1.0", cwd=template)
+    return {
+        "wrapper_s": round(wrapped, 3),
+        "copier_s": round(bare, 3),
+        "ratio": round(wrapped / bare, 2),
+    }
+
+
+def render_all(work: Path, template: Path) -> dict[str, Path]:
+    services = {}
+    for agent_type, name in STACK_NAMES.items():
+        dst = work / "svc" / name
+        run(
+            [
+                PY,
+                str(REPO / "scripts" / "generate_agent.py"),
+                "--name",
+                name,
+                "--type",
+                agent_type,
+                "--output-dir",
+                str(dst),
+                "--template",
+                str(template),
+                "--vcs-ref",
+                TAG,
+            ]
+        )
+        services[agent_type] = dst
+    return services
+
+
+def bench_process(work: Path, services: dict[str, Path], types: list[str]) -> dict:
+    results = {}
+    any_service = next(iter(services.values()))
+    env = service_env(work) | {"PYTHONPATH": str(any_service)}
+    bare = Server(BENCH, "bare_app:app", env, health="/docs")
+    body = {"user_id": "bench", "query": QUERIES["router"], "context": {"level": "beginner"}}
+    load(bare.port, body, requests=300)  # warm-up
+    baseline = load(bare.port, body)
+    bare.stop()
+    results["bare"] = baseline
+    for agent_type in types:
+        tmp = Path(tempfile.mkdtemp(dir=work))
+        server = Server(services[agent_type], "app:app", service_env(tmp))
+        body = {"user_id": "bench", "query": QUERIES[agent_type], "context": {"level": "beginner"}}
+        idle = rss_mib(server.process.pid)
+        load(server.port, body, requests=300)
+        measured = load(server.port, body)
+        measured["idle_rss_mib"] = idle
+        measured["peak_rss_mib"] = rss_mib(server.process.pid, "VmHWM")
+        measured["ratio_vs_bare"] = round(measured["rps"] / baseline["rps"], 2)
+        server.stop()
+        results[agent_type] = measured
+    return results
+
+
+def bench_cold_start(work: Path, services: dict[str, Path]) -> dict:
+    results = {}
+    for agent_type, path in services.items():
+        times = []
+        for _ in range(5):
+            tmp = Path(tempfile.mkdtemp(dir=work))
+            server = Server(path, "app:app", service_env(tmp))
+            times.append(server.start_seconds)
+            server.stop()
+        results[agent_type] = round(statistics.median(times), 3)
+    baseline = []
+    env = service_env(work) | {"PYTHONPATH": str(services["router"])}
+    for _ in range(5):
+        server = Server(BENCH, "bare_app:app", env, health="/docs")
+        baseline.append(server.start_seconds)
+        server.stop()
+    results["bare"] = round(statistics.median(baseline), 3)
+    return results
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().split()[1]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {int(mem) // 1024 // 1024} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["render", "update", "process", "cold", "grading", "llm"])
+    parser.add_argument("--types", default=",".join(STACK_NAMES))
+    parser.add_argument("--json", type=Path, default=REPO / ".bench" / "results.json")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    results: dict = {"machine": machine()}
+    try:
+        template = snapshot_template(work / "template", tag=TAG)
+        sections = [args.only] if args.only else ["render", "update", "cold", "process"]
+        services = None
+        for section in sections:
+            print(f"== {section}", flush=True)
+            if section == "render":
+                results["render"] = bench_render(work, template)
+            elif section == "update":
+                results["update"] = bench_update(work, template)
+            else:
+                services = services or render_all(work, template)
+                if section == "process":
+                    results["process"] = bench_process(work, services, args.types.split(","))
+                elif section == "cold":
+                    results["cold_start_s"] = bench_cold_start(work, services)
+            print(json.dumps(results[list(results)[-1]], indent=1), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
