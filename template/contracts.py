@@ -34,11 +34,14 @@ class ProcessRequest(StrictModel):
     query: str = Field(
         min_length=1,
         max_length=MAX_QUERY_CHARS,
+        # Not blank: surrounding whitespace is stripped, and an empty question has no answer.
+        pattern=r"\S",
         description="The learner's question, code or traceback.",
         examples=["How do for loops work?"],
     )
     context: dict[str, Any] = Field(
         default_factory=dict,
+        max_length=MAX_CONTEXT_KEYS,
         description="Optional hints: level (beginner|intermediate|advanced), module, code, "
         "timezone, exercise_id ...",
         examples=[{"module": "control-flow", "level": "beginner"}],
@@ -47,8 +50,6 @@ class ProcessRequest(StrictModel):
     @field_validator("context")
     @classmethod
     def _bounded_context(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(value) > MAX_CONTEXT_KEYS:
-            raise ValueError(f"context has {len(value)} keys; send at most {MAX_CONTEXT_KEYS}")
         size = len(json.dumps(value, default=str))
         if size > MAX_CONTEXT_JSON_CHARS:
             raise ValueError(
@@ -105,4 +106,18 @@ class HealthReply(BaseModel):
 
 
 class ErrorReply(BaseModel):
-    detail: str | list[dict[str, Any]]
+    detail: str
+
+
+class ValidationErrorReply(BaseModel):
+    detail: str = Field(description="One line naming each field and what is wrong with it.")
+    errors: list[dict[str, Any]]
+
+
+# Outcomes any route can have, documented once for the OpenAPI schema.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorReply, "description": "the body could not be read (e.g. not UTF-8)"},
+    401: {"model": ErrorReply, "description": "APP_API_TOKEN is set and dapr-api-token is wrong"},
+    413: {"model": ErrorReply, "description": "the body is larger than MAX_BODY_BYTES"},
+    422: {"model": ValidationErrorReply, "description": "the request is not valid"},
+}

@@ -222,3 +222,32 @@ def test_generated_makefile_runs_lint_and_tests(render, agent_type, tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_a_key_in_the_environment_never_reaches_rendered_files(template_repo, tmp_path):
+    canary = "sk-canary-render-7d3f9a1c"
+    out = tmp_path / "svc"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "generate_agent.py"),
+            "--name",
+            "triage",
+            "--type",
+            "router",
+            "--output-dir",
+            str(out),
+            "--template",
+            str(template_repo),
+            "--vcs-ref",
+            TEMPLATE_VERSION,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=os.environ | {"OPENAI_API_KEY": canary, "DAPR_API_TOKEN": canary},
+    )
+    assert done.returncode == 0, done.stderr
+    assert canary not in done.stdout + done.stderr
+    for name in rendered_files(out):
+        assert canary not in (out / name).read_text(errors="ignore"), name

@@ -7,7 +7,9 @@ This module runs before any test module imports `app`, so the environment it set
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +27,14 @@ for variable in (
     "OPENAI_BASE_URL",
 ):
     os.environ.pop(variable, None)
-os.environ["EMBEDDED_STATE_PATH"] = str(Path(tempfile.mkdtemp(prefix="agent-test-")) / "state.db")
+# Every file the tests write goes under one directory, removed when the run ends.
+TEST_TMP = Path(tempfile.mkdtemp(prefix="agent-test-"))
+atexit.register(shutil.rmtree, TEST_TMP, ignore_errors=True)
+os.environ["EMBEDDED_STATE_PATH"] = str(TEST_TMP / "state.db")
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(dir=TEST_TMP))
 
 
 @contextmanager
@@ -36,7 +45,7 @@ def make_client(**settings_overrides) -> Iterator:
     from app import create_app
     from config import Settings
 
-    overrides = {"embedded_state_path": Path(tempfile.mkdtemp(prefix="agent-test-")) / "s.db"}
+    overrides = {"embedded_state_path": scratch_dir() / "state.db"}
     overrides.update(settings_overrides)
     app = create_app(Settings(**overrides))
     with TestClient(app) as client:
