@@ -6,6 +6,8 @@ the embedded SQLite store and in-process bus, or to an OpenAI-compatible server.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -56,19 +58,20 @@ async def update_with_retry(
     key: str,
     change: Callable[[Any | None], Any],
     *,
-    attempts: int = 20,
+    attempts: int = 100,
 ) -> Any:
     """Read-modify-write under optimistic concurrency: re-read and re-apply on conflict.
 
     `change` gets the current value (None when missing) and returns the new one; it must be a
     pure function of its input because it may run several times.
     """
-    for _ in range(attempts):
+    for attempt in range(attempts):
         item = await store.get(key)
         new_value = change(item.value)
         try:
             await store.save(key, new_value, etag=item.etag)
             return new_value
         except ConcurrencyConflict:
-            continue
+            # Back off a little, at random, so writers that collided do not collide again.
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt + 1, 10)))
     raise DependencyUnavailable(f"state key {key!r} kept changing under us ({attempts} tries)")
