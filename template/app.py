@@ -21,7 +21,14 @@ from pydantic import ValidationError
 import agent as agent_module
 from agent_kit import BaseAgent, PoisonMessage
 from config import AGENT_NAME, AGENT_TYPE, APP_ID, DESCRIPTION, INPUT_TOPICS, Settings, get_settings
-from contracts import COMMON_RESPONSES, CloudEvent, EventStatus, HealthReply, ProcessReply, ProcessRequest
+from contracts import (
+    COMMON_RESPONSES,
+    CloudEvent,
+    EventStatus,
+    HealthReply,
+    ProcessReply,
+    ProcessRequest,
+)
 from deps import current_agent, current_runtime
 from observability import Metrics, ServiceMiddleware, configure_logging
 from ports import DependencyUnavailable
