@@ -1,0 +1,12 @@
+# kind: key-error
+# line: 5
+# fix:     return inventory.get(item, 0)
+def stock(inventory, item):
+    return inventory[item]
+
+
+def total(inventory, items):
+    return sum(stock(inventory, i) for i in items)
+
+
+print(total({'pen': 2}, ['pen', 'ink']))

@@ -1,0 +1,5 @@
+# kind: int-parse
+# line: 5
+# fix: age = int('42')
+answer = 'forty-two'
+age = int(answer)

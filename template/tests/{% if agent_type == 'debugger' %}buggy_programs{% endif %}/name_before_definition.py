@@ -1,0 +1,5 @@
+# kind: name-undefined
+# line: 4
+# fix: greeting = 'hi'
+print(greeting)
+greeting = 'hi'

@@ -1,0 +1,10 @@
+# kind: none-not-iterable
+# line: 9
+# fix:     return evens
+def evens(xs):
+    result = [x for x in xs if x % 2 == 0]
+    print(result)
+
+
+for n in evens([1, 2, 4]):
+    print(n)

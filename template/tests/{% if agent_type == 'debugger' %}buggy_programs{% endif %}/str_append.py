@@ -1,0 +1,5 @@
+# kind: attribute-on-builtin
+# line: 5
+# fix: name = name + 'a'
+name = 'An'
+name.append('a')

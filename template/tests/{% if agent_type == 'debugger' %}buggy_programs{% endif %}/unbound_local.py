@@ -1,0 +1,12 @@
+# kind: unbound-local
+# line: 8
+# fix: score = score_so_far + 1
+score = 0
+
+
+def add_point():
+    score = score + 1
+    return score
+
+
+add_point()

@@ -1,0 +1,5 @@
+# kind: unclosed-bracket
+# line: 4
+# fix: print(max(3, 4))
+print(max(3, 4)
+print('done')

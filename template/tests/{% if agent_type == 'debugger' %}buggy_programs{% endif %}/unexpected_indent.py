@@ -1,0 +1,5 @@
+# kind: unexpected-indent
+# line: 5
+# fix: print(x)
+x = 1
+    print(x)

@@ -1,0 +1,5 @@
+# kind: unpack-count
+# line: 5
+# fix: name, age, city = person
+person = ('ana', 31, 'lima')
+name, age = person
