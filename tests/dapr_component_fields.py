@@ -1,0 +1,140 @@
+"""What Dapr accepts in each component we render: the metadata fields components-contrib
+declares (its metadata.yaml per component), plus the few the Dapr runtime itself reads.
+
+Sources (dapr/components-contrib, read when this list was written):
+- state/postgresql/v1/metadata.yaml at 03d40d3d0c105df8e01274983e4d70a2d8c0dc88
+- pubsub/kafka/metadata.yaml at 031eece8ddc5b89a7b3ead41f585462f80424725
+- state/redis/metadata.yaml at 07fc9feb70767b4ff361bcd8754ef2cd58ffb5b5
+- pubsub/redis/metadata.yaml at 5102c09b6ed9905164b7f8993a0e0c7cf6db4728 (shares the Redis
+  connection fields)
+Runtime fields: `actorStateStore` for state stores with the actorStateStore capability,
+`keyPrefix` for state stores, `consumerID` for every pub/sub (dapr/components-contrib
+pubsub/metadata.go, RuntimeConsumerIDKey).
+"""
+
+COMPONENT_FIELDS = {
+    ("state.postgresql", "v1"): {
+        "required": {"connectionString"},
+        "allowed": {
+            "connectionString",
+            "timeout",
+            "tableName",
+            "metadataTableName",
+            "cleanupInterval",
+            "maxConns",
+            "connectionMaxIdleTime",
+            "queryExecMode",
+            "host",
+            "hostaddr",
+            "port",
+            "database",
+            "user",
+            "password",
+            "sslRootCert",
+            "useAzureAD",
+            "useAWSIAM",
+            "actorStateStore",
+            "keyPrefix",
+        },
+        "secret": {"connectionString", "password"},
+    },
+    ("pubsub.kafka", "v1"): {
+        "required": {"brokers", "authType"},
+        "allowed": {
+            "brokers",
+            "consumerGroup",
+            "clientID",
+            "authRequired",
+            "authType",
+            "saslUsername",
+            "saslPassword",
+            "saslMechanism",
+            "initialOffset",
+            "maxMessageBytes",
+            "consumeRetryInterval",
+            "consumeRetryEnabled",
+            "version",
+            "caCert",
+            "clientCert",
+            "clientKey",
+            "skipVerify",
+            "disableTls",
+            "oidcTokenEndpoint",
+            "oidcClientID",
+            "oidcClientSecret",
+            "oidcScopes",
+            "consumerID",
+        },
+        "secret": {"saslPassword", "clientKey", "oidcClientSecret"},
+        "enums": {
+            "authType": {"none", "password", "mtls", "oidc"},
+            "initialOffset": {"newest", "oldest"},
+        },
+    },
+    ("state.redis", "v1"): {
+        "required": {"redisHost"},
+        "allowed": {
+            "redisHost",
+            "redisPassword",
+            "redisUsername",
+            "enableTLS",
+            "clientCert",
+            "clientKey",
+            "failover",
+            "sentinelMasterName",
+            "redisType",
+            "redisDB",
+            "redisMaxRetries",
+            "dialTimeout",
+            "readTimeout",
+            "writeTimeout",
+            "poolSize",
+            "ttlInSeconds",
+            "queryIndexes",
+            "actorStateStore",
+            "keyPrefix",
+        },
+        "secret": set(),
+    },
+    ("pubsub.redis", "v1"): {
+        "required": {"redisHost"},
+        "allowed": {
+            "redisHost",
+            "redisPassword",
+            "redisUsername",
+            "enableTLS",
+            "redisType",
+            "redisDB",
+            "consumerID",
+            "processingTimeout",
+            "redeliverInterval",
+            "queueDepth",
+            "concurrency",
+            "maxLenApprox",
+        },
+        "secret": set(),
+    },
+}
+
+# Dapr sidecar annotations we use (dapr/dapr pkg/injector/annotations and the docs page
+# "Dapr arguments and annotations for daprd, CLI, and Kubernetes").
+KNOWN_ANNOTATIONS = {
+    "dapr.io/enabled",
+    "dapr.io/app-id",
+    "dapr.io/app-port",
+    "dapr.io/app-protocol",
+    "dapr.io/log-level",
+    "dapr.io/log-as-json",
+    "dapr.io/sidecar-cpu-request",
+    "dapr.io/sidecar-memory-request",
+    "dapr.io/sidecar-cpu-limit",
+    "dapr.io/sidecar-memory-limit",
+    "dapr.io/enable-app-health-check",
+    "dapr.io/app-health-check-path",
+    "dapr.io/app-health-probe-interval",
+    "dapr.io/enable-metrics",
+    "dapr.io/metrics-port",
+    "dapr.io/api-token-secret",
+    "dapr.io/app-token-secret",
+    "dapr.io/config",
+}
