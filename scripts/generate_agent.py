@@ -120,7 +120,10 @@ def build_update_parser() -> argparse.ArgumentParser:
         type=Path,
         help="service directories (default: every services/* with a .copier-answers.yml)",
     )
-    add_template_flags(parser)
+    # A service is updated from the template recorded in its answers file (_src_path).
+    parser.add_argument(
+        "--vcs-ref", help="template git ref to update to (default: Copier's choice, the latest tag)"
+    )
     return parser
 
 
@@ -230,8 +233,8 @@ def copy_main(argv: list[str]) -> int:
         if args.name or args.type:
             parser.error("--all renders the five LearnFlow agents; leave out --name and --type")
         return stack_main(args)
-    if not args.name or not args.type:
-        missing = [f for f, v in (("--name", args.name), ("--type", args.type)) if not v]
+    if args.name is None or args.type is None:
+        missing = [f for f, v in (("--name", args.name), ("--type", args.type)) if v is None]
         parser.error(f"the following arguments are required: {', '.join(missing)}")
     answers = {"agent_name": args.name, "agent_type": args.type}
     for flag, question in (
@@ -384,7 +387,7 @@ def files_with_conflicts(service: Path) -> list[str]:
     return sorted(conflicted)
 
 
-def update_service(service: Path, *, template: str | None, vcs_ref: str | None) -> UpdateResult:
+def update_service(service: Path, *, vcs_ref: str | None) -> UpdateResult:
     import copier
 
     check_updatable(service)
@@ -393,7 +396,6 @@ def update_service(service: Path, *, template: str | None, vcs_ref: str | None) 
         warnings.simplefilter("ignore")
         copier.run_update(
             service,
-            src_path=template,
             vcs_ref=vcs_ref,
             defaults=True,
             overwrite=True,
@@ -419,15 +421,10 @@ def update_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    # --template defaults to this repository for copy; for update, a service keeps its own
-    # source unless the user names one.
-    template = (
-        args.template if args.template != str(TEMPLATE_ROOT) or "--template" in argv else None
-    )
     results, bad = [], False
     for service in services:
         try:
-            result = update_service(service, template=template, vcs_ref=args.vcs_ref)
+            result = update_service(service, vcs_ref=args.vcs_ref)
         except (BadInput, ValueError) as error:
             print(f"{service}: error: {error}", file=sys.stderr)
             bad = True

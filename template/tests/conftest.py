@@ -52,6 +52,32 @@ def make_client(**settings_overrides) -> Iterator:
         yield client
 
 
+LLM_KEY = "sk-test-llm-key"
+
+
+@pytest.fixture
+def fake_openai():
+    """A local OpenAI-compatible server (tests/fakes/fake_openai.py) for the real client."""
+    from fakes.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_client(fake_openai) -> Iterator:
+    """A service with a key, pointed at the fake server: no retries, a short timeout."""
+    with make_client(
+        openai_api_key=LLM_KEY,
+        openai_base_url=fake_openai.base_url,
+        openai_max_retries=0,
+        openai_timeout_s=1.5,
+        openai_model="gpt-test",
+    ) as client:
+        yield client
+
+
 @pytest.fixture
 def client() -> Iterator:
     with make_client() as test_client:
