@@ -76,6 +76,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
 
+    @app.exception_handler(DependencyUnavailable)
+    async def _dependency_down(_request: Request, error: DependencyUnavailable) -> JSONResponse:
+        # Agents degrade where they can; this is the last resort, never a bare 500.
+        log.warning("dependency_unavailable", error=str(error))
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "a dependency is unavailable; try again shortly"},
+            headers={"retry-after": "5"},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
         # One readable line per problem, naming the field and what to send instead.

@@ -120,4 +120,5 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorReply, "description": "APP_API_TOKEN is set and dapr-api-token is wrong"},
     413: {"model": ErrorReply, "description": "the body is larger than MAX_BODY_BYTES"},
     422: {"model": ValidationErrorReply, "description": "the request is not valid"},
+    503: {"model": ErrorReply, "description": "a dependency (state store, sidecar) is down"},
 }

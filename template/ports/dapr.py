@@ -31,11 +31,26 @@ _CONFLICT_CODES = {grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION}
 _FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write)
 
 
+def grpc_code(error: BaseException) -> grpc.StatusCode | None:
+    """The gRPC status behind an SDK error. The async client raises some failures as
+    DaprInternalError with only the message, keeping the gRPC error as its __cause__."""
+    seen = 0
+    while error is not None and seen < 5:
+        code = getattr(error, "code", None)
+        if callable(code):
+            try:
+                value = code()
+            except Exception:  # noqa: BLE001 - an error object that cannot say
+                value = None
+            if isinstance(value, grpc.StatusCode):
+                return value
+        error, seen = error.__cause__, seen + 1
+    return None
+
+
 def _unavailable(operation: str, error: Exception) -> DependencyUnavailable:
-    if isinstance(error, DaprGrpcError):
-        detail = f"{error.code().name}: {error.details()}"
-    else:
-        detail = f"{type(error).__name__}: {error}"
+    code = grpc_code(error)
+    detail = f"{code.name}: {error}" if code else f"{type(error).__name__}: {error}"
     return DependencyUnavailable(f"Dapr {operation} failed ({detail})")
 
 
@@ -142,20 +157,20 @@ class DaprStateStore:
                 ),
                 self._dapr.call_timeout_s,
             )
-        except DaprGrpcError as error:
-            if error.code() in _CONFLICT_CODES:
-                raise ConcurrencyConflict(f"state key {key!r}: {error.details()}") from error
+        except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError) as error:
+            if grpc_code(error) in _CONFLICT_CODES:
+                raise ConcurrencyConflict(f"state key {key!r}: {error}") from error
             raise _unavailable("save_state", error) from error
-        except (DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
+        except TimeoutError as error:
             raise _unavailable("save_state", error) from error
 
     async def delete(self, key: str, *, etag: str | None = None) -> None:
         client = self._dapr.require()
         try:
             await client.delete_state(self._store, key, etag=etag)
-        except DaprGrpcError as error:
-            if error.code() in _CONFLICT_CODES:
-                raise ConcurrencyConflict(f"state key {key!r}: {error.details()}") from error
+        except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError) as error:
+            if grpc_code(error) in _CONFLICT_CODES:
+                raise ConcurrencyConflict(f"state key {key!r}: {error}") from error
             raise _unavailable("delete_state", error) from error
 
 
