@@ -26,6 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 FIRST_WRITE = common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE
+# What the real sidecar answers when an etag does not match or a first write loses.
+ETAG_MISMATCH = "possible etag mismatch. error from state store"
 
 
 def free_port() -> int:
@@ -88,10 +90,7 @@ class _Servicer(dapr_pb2_grpc.DaprServicer):
                         "possible etag mismatch. error from state store: etag does not match",
                     )
                 if (offered is None or offered == "") and first_write and current is not None:
-                    context.abort(
-                        grpc.StatusCode.ABORTED,
-                        "possible etag mismatch. error from state store: first write lost to an existing key",
-                    )
+                    context.abort(grpc.StatusCode.ABORTED, f"{ETAG_MISMATCH}: the key exists")
                 store[item.key] = (item.value, uuid.uuid4().hex)
         return _empty()
 
