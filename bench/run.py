@@ -309,6 +309,124 @@ def bench_cold_start(work: Path, services: dict[str, Path]) -> dict:
     return results
 
 
+def bench_grading(services: dict[str, Path], runs: int = 20) -> dict:
+    """sum-of-evens graded in the full sandbox vs a bare `python -I -S` running the same tests
+    with no limits (the baseline a grader cannot beat without giving up isolation)."""
+    service = services["generator"]
+    script = f"""
+import json, subprocess, sys, time, statistics
+sys.path.insert(0, {str(service)!r})
+from exercise_bank import get_exercise
+from grading import grade_submission
+ex = get_exercise("sum-of-evens")
+code = ex.solution
+calls = [list(c.args) for c in (*ex.examples, *ex.hidden_tests)]
+bare = code + "\nimport json\nprint(json.dumps([sum_of_evens(*a) for a in " + repr(calls) + "]))\n"
+def timed(fn):
+    out = []
+    for _ in range({runs}):
+        t = time.perf_counter(); fn(); out.append(time.perf_counter() - t)
+    return statistics.median(out)
+grade_submission(ex, code)
+sandbox = timed(lambda: grade_submission(ex, code))
+bare_cmd = [sys.executable, "-I", "-S", "-c", bare]
+plain = timed(lambda: subprocess.run(bare_cmd, capture_output=True, check=True))
+print(json.dumps({{"sandbox_s": round(sandbox, 4), "bare_subprocess_s": round(plain, 4)}}))
+"""
+    done = subprocess.run([PY, "-c", script], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    result["sandbox_per_s"] = round(1 / result["sandbox_s"], 1)
+    result["bare_per_s"] = round(1 / result["bare_subprocess_s"], 1)
+    result["ratio"] = round(result["sandbox_per_s"] / result["bare_per_s"], 2)
+    return result
+
+
+def bench_llm(services: dict[str, Path], runs: int = 30, delay_s: float = 0.05) -> dict:
+    """/process and /process/stream against a fake OpenAI server with a fixed delay, vs the
+    openai client calling the same server directly: what the service adds."""
+    service = services["tracker"]
+    script = f"""
+import asyncio, json, statistics, sys, time
+sys.path.insert(0, {str(service)!r})
+sys.path.insert(0, {str(service / "tests")!r})
+import httpx
+from openai import AsyncOpenAI
+from fakes.fake_openai import FakeOpenAI
+
+fake = FakeOpenAI(fixed_delay_s={delay_s}).start()
+
+async def main():
+    client = AsyncOpenAI(api_key="sk-bench", base_url=fake.base_url, max_retries=0)
+    messages = [{{"role": "user", "content": "how am I doing?"}}]
+    direct, direct_first = [], []
+    for _ in range({runs}):
+        t = time.perf_counter()
+        await client.chat.completions.create(model="m", messages=messages)
+        direct.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        stream = await client.chat.completions.create(model="m", messages=messages, stream=True)
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                direct_first.append(time.perf_counter() - t)
+                break
+        await stream.close()
+    return statistics.median(direct), statistics.median(direct_first)
+
+direct, direct_first = asyncio.run(main())
+print(json.dumps({{"direct_s": direct, "direct_first_token_s": direct_first, "port": fake.port}}))
+sys.stdout.flush()
+import threading
+threading.Event().wait()
+"""
+    fake_proc = subprocess.Popen([PY, "-c", script], stdout=subprocess.PIPE, text=True)
+    baseline = json.loads(fake_proc.stdout.readline())
+    env = service_env(Path(tempfile.mkdtemp())) | {
+        "OPENAI_API_KEY": "sk-bench",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{baseline['port']}/v1",
+        "OPENAI_MAX_RETRIES": "0",
+    }
+    server = Server(service, "app:app", env)
+    body = json.dumps({"user_id": "bench", "query": "how am I doing?"}).encode()
+    process_times, first_token = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/process",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as response:
+            reply = json.load(response)
+        process_times.append(time.perf_counter() - started)
+        assert reply["data"]["mode"] == "llm", reply["data"]
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/process/stream",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request) as response:
+            while True:
+                line = response.readline()
+                if line.startswith(b"event: delta"):
+                    first_token.append(time.perf_counter() - started)
+                    break
+            response.read()
+    server.stop()
+    fake_proc.kill()
+    added = statistics.median(process_times) - baseline["direct_s"]
+    added_first = statistics.median(first_token) - baseline["direct_first_token_s"]
+    return {
+        "fake_delay_ms": delay_s * 1000,
+        "direct_ms": round(baseline["direct_s"] * 1000, 2),
+        "process_ms": round(statistics.median(process_times) * 1000, 2),
+        "added_ms": round(added * 1000, 2),
+        "direct_first_token_ms": round(baseline["direct_first_token_s"] * 1000, 2),
+        "stream_first_token_ms": round(statistics.median(first_token) * 1000, 2),
+        "added_first_token_ms": round(added_first * 1000, 2),
+    }
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -332,7 +450,9 @@ def main() -> int:
     results: dict = {"machine": machine()}
     try:
         template = snapshot_template(work / "template", tag=TAG)
-        sections = [args.only] if args.only else ["render", "update", "cold", "process"]
+        sections = (
+            [args.only] if args.only else ["render", "update", "cold", "process", "grading", "llm"]
+        )
         services = None
         for section in sections:
             print(f"== {section}", flush=True)
@@ -346,6 +466,10 @@ def main() -> int:
                     results["process"] = bench_process(work, services, args.types.split(","))
                 elif section == "cold":
                     results["cold_start_s"] = bench_cold_start(work, services)
+                elif section == "grading":
+                    results["grading"] = bench_grading(services)
+                elif section == "llm":
+                    results["llm"] = bench_llm(services)
             print(json.dumps(results[list(results)[-1]], indent=1), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
