@@ -29,5 +29,8 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+bench: install
+	$(PY) bench/run.py
+
 clean:
 	rm -rf services .pytest_cache

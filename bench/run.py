@@ -321,7 +321,9 @@ from grading import grade_submission
 ex = get_exercise("sum-of-evens")
 code = ex.solution
 calls = [list(c.args) for c in (*ex.examples, *ex.hidden_tests)]
-bare = code + "\nimport json\nprint(json.dumps([sum_of_evens(*a) for a in " + repr(calls) + "]))\n"
+nl = chr(10)
+bare = code + nl + "import json" + nl + "print(json.dumps([sum_of_evens(*a) for a in "
+bare += repr(calls) + "]))"
 def timed(fn):
     out = []
     for _ in range({runs}):

@@ -81,7 +81,9 @@ def stack_kustomization(services: list[dict[str, Any]]) -> str:
     body = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [f"./{s['agent_name']}" for s in services],
+        # The shared Dapr components once (every agent's copy is the same), then each agent.
+        "resources": [f"./{services[0]['agent_name']}/dapr-component.yaml"]
+        + [f"./{s['agent_name']}" for s in services],
     }
     return header + yaml.safe_dump(body, sort_keys=False)
 

@@ -109,7 +109,8 @@ def test_dapr_components_use_only_declared_fields(render, agent_type):
 def test_resiliency_targets_exist(render, agent_type):
     root = render(agent_type)
     everything = docs(root / "dapr-component.yaml")
-    resiliency = next(d for d in everything if d["kind"] == "Resiliency")
+    resiliency = docs(root / "resiliency.yaml")[0]
+    assert resiliency["kind"] == "Resiliency"
     names = {d["metadata"]["name"] for d in everything if d["kind"] == "Component"}
     policies = resiliency["spec"]["policies"]
     targets = resiliency["spec"]["targets"]
@@ -179,7 +180,7 @@ def test_names_ports_and_resources_agree(render, agent_type):
     assert hpa["spec"]["scaleTargetRef"]["name"] == app_id
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 10)
     assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
-    for name in [*K8S_MANIFESTS, "dapr-component.yaml"]:
+    for name in [*K8S_MANIFESTS, "dapr-component.yaml", "resiliency.yaml"]:
         for doc in docs(root / name):
             assert doc["metadata"].get("namespace") == "school", name
     assert any(d["metadata"]["name"] == "progress-db" for d in docs(root / "dapr-component.yaml"))
@@ -187,7 +188,7 @@ def test_names_ports_and_resources_agree(render, agent_type):
     run_file = docs(root / "dapr.yaml")[0]
     assert run_file["apps"][0]["appPort"] == 8080 and run_file["apps"][0]["appID"] == app_id
     kustomization = docs(root / "kustomization.yaml")[0]
-    assert set(kustomization["resources"]) == {*K8S_MANIFESTS, "dapr-component.yaml"}
+    assert set(kustomization["resources"]) == {*K8S_MANIFESTS, "resiliency.yaml"}
 
 
 def test_dockerignore_keeps_tests_and_manifests_out(render, agent_type):

@@ -18,6 +18,16 @@ from conftest import REPO_ROOT, STACK_NAMES, TEMPLATE_VERSION
 
 COMMON_FILES = {
     ".copier-answers.yml",
+    "resiliency.yaml",
+    "hpa.yaml",
+    "pdb.yaml",
+    "networkpolicy.yaml",
+    "kustomization.yaml",
+    "dapr.yaml",
+    "dapr/resources/statestore.yaml",
+    "dapr/resources/pubsub.yaml",
+    "tests/fakes/fake_sidecar.py",
+    "tests/fakes/fake_openai.py",
     ".gitignore",
     ".dockerignore",
     ".pre-commit-config.yaml",

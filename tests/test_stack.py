@@ -64,7 +64,10 @@ def test_all_renders_five_agents_with_stack_files(stack):
     for app in run_file["apps"]:
         assert (stack / app["appDirPath"] / "app.py").is_file()
     kustomization = yaml.safe_load((stack / "kustomization.yaml").read_text())
-    assert sorted(kustomization["resources"]) == [f"./{n}" for n in names]
+    assert kustomization["resources"][0] == "./triage/dapr-component.yaml"
+    assert sorted(kustomization["resources"][1:]) == [f"./{n}" for n in names]
+    shared = {(stack / n / "dapr-component.yaml").read_text() for n in names}
+    assert len(shared) == 1  # every agent's shared components are the same, applied once
 
 
 def test_rendered_stack_checks_clean(stack, stack_template):
