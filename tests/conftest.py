@@ -7,6 +7,7 @@ what a user would get from `copier copy` of the next release.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,6 +28,15 @@ STACK_NAMES = {
     "tracker": "progress",
 }
 TEMPLATE_VERSION = "v1.0.0"
+# Copier commits in scratch repositories during updates; a fresh machine may have no git
+# identity, and the tests must not depend on one.
+for _variable, _value in (
+    ("GIT_AUTHOR_NAME", "template tests"),
+    ("GIT_AUTHOR_EMAIL", "tests@learnflow.invalid"),
+    ("GIT_COMMITTER_NAME", "template tests"),
+    ("GIT_COMMITTER_EMAIL", "tests@learnflow.invalid"),
+):
+    os.environ.setdefault(_variable, _value)
 
 
 def git(*args: str, cwd: Path) -> str:
