@@ -19,7 +19,11 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 @settings(
     max_examples=30,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    # Health checks judge how fast examples are generated, not the service; on a cold first
+    # run they fail spuriously. Derandomized so that CI explores the same cases every run and
+    # any failure reproduces.
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
 )
 def test_no_operation_answers_5xx_or_breaks_its_schema(case):
     case.call_and_validate()
