@@ -118,44 +118,36 @@ class BaseAgent:
         finally:
             self.deps.llm = llm
 
-    async def ask_llm(
-        self,
-        request: ProcessRequest,
-        user_content: str,
-        *,
-        tools: list[Tool] = (),
-    ) -> tuple[str | None, str]:
-        """(text, mode): the LLM's answer and "llm", or (None, "offline"/"degraded") when
-        there is no key or the call failed; the caller then answers offline."""
-        if self.deps.llm is None:
-            return None, "offline"
-        messages = [
+    def llm_messages(self, request: ProcessRequest, user_content: str) -> list[dict[str, Any]]:
+        return [
             {"role": "system", "content": self.system_prompt(request.level)},
             {"role": "user", "content": user_content},
         ]
+
+    async def _ask(self, call) -> tuple[Any, str]:
+        """(answer, mode) from one LLM call, or (None, "offline"/"degraded") when there is no
+        key or the call failed; the caller then answers offline."""
+        if self.deps.llm is None:
+            return None, "offline"
         try:
-            return await self.deps.llm.complete(messages, tools=tools), "llm"
+            return await call(self.deps.llm), "llm"
         except DependencyUnavailable as error:
             self.log.warning("llm_unavailable", error=str(error))
             return None, "degraded"
 
+    async def ask_llm(
+        self, request: ProcessRequest, user_content: str, *, tools: list[Tool] = ()
+    ) -> tuple[str | None, str]:
+        messages = self.llm_messages(request, user_content)
+        return await self._ask(lambda llm: llm.complete(messages, tools=tools))
+
     async def ask_llm_json(
         self, request: ProcessRequest, user_content: str, *, schema_name: str, schema: dict
     ) -> tuple[dict[str, Any] | None, str]:
-        if self.deps.llm is None:
-            return None, "offline"
-        messages = [
-            {"role": "system", "content": self.system_prompt(request.level)},
-            {"role": "user", "content": user_content},
-        ]
-        try:
-            value = await self.deps.llm.complete_json(
-                messages, schema_name=schema_name, schema=schema
-            )
-            return value, "llm"
-        except DependencyUnavailable as error:
-            self.log.warning("llm_unavailable", error=str(error))
-            return None, "degraded"
+        messages = self.llm_messages(request, user_content)
+        return await self._ask(
+            lambda llm: llm.complete_json(messages, schema_name=schema_name, schema=schema)
+        )
 
     async def publish(self, topic: str, data: dict[str, Any]) -> bool:
         """Publish, reporting (not raising) an unavailable bus: a learner's answer should not
