@@ -226,6 +226,25 @@ def merge_into(source: Path, target: Path) -> None:
             os.replace(item, destination)
 
 
+def reported(action) -> int:
+    """Run `action`; bad input of any kind becomes one line on stderr and exit code 2."""
+    try:
+        action()
+    except (BadInput, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        # e.g. a read-only filesystem that os.access() cannot foresee (root, /proc, mounts)
+        where = f" {error.filename}" if error.filename else ""
+        print(
+            f"error: cannot write{where} ({error.strerror}); choose an --output-dir you can "
+            "write to",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    return 0
+
+
 def copy_main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -246,24 +265,17 @@ def copy_main(argv: list[str]) -> int:
         if value is not None:
             answers[question] = value
     output = args.output_dir or Path("services") / args.name
-    try:
+
+    def render() -> None:
         template_answers.resolve(answers)  # Copier's validators, before anything is written
         check_template_ref(args.template, args.vcs_ref)
         check_output_dir(output, args.force)
         render_service(
             answers, output, template=args.template, vcs_ref=args.vcs_ref, force=args.force
         )
-    except (BadInput, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as error:
-        # e.g. a read-only filesystem that os.access() cannot foresee (root, /proc, mounts)
-        print(
-            f"error: cannot write {output} ({error.strerror}); choose an --output-dir you "
-            "can write to",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
+
+    if status := reported(render):
+        return status
     print(f"rendered {args.type} agent '{args.name}' into {output}")
     print(f"next: cd {output} && make test && make run")
     return 0
@@ -272,7 +284,8 @@ def copy_main(argv: list[str]) -> int:
 def stack_main(args: argparse.Namespace) -> int:
     root = args.output_dir or Path("services")
     plan = [stack.stack_answers(i, name, kind) for i, (name, kind) in enumerate(stack.STACK)]
-    try:
+
+    def render() -> None:
         check_template_ref(args.template, args.vcs_ref)
         for answers in plan:
             template_answers.resolve(answers)
@@ -287,9 +300,9 @@ def stack_main(args: argparse.Namespace) -> int:
             )
         (root / "dapr.yaml").write_text(stack.stack_run_file(plan))
         (root / "kustomization.yaml").write_text(stack.stack_kustomization(plan))
-    except (BadInput, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+
+    if status := reported(render):
+        return status
     for answers in plan:
         print(
             f"rendered {answers['agent_type']} agent '{answers['agent_name']}' into "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import copier
@@ -76,6 +77,21 @@ def commit_all(repo: Path, message: str) -> None:
         "-m",
         message,
         cwd=repo,
+    )
+
+
+SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
+
+
+def run_wrapper(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    """scripts/generate_agent.py as a user runs it: a subprocess, from `cwd`."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
     )
 
 

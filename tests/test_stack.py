@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, commit_all, git, snapshot_template
-
-SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
-
-
-def wrapper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
+from conftest import commit_all, git, run_wrapper, snapshot_template
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +18,7 @@ def stack_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def stack(tmp_path, stack_template) -> Path:
     root = tmp_path / "services"
-    done = wrapper(
+    done = run_wrapper(
         "--all",
         "--output-dir",
         str(root),
@@ -71,7 +61,7 @@ def test_all_renders_five_agents_with_stack_files(stack):
 
 
 def test_rendered_stack_checks_clean(stack, stack_template):
-    done = wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
+    done = run_wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
     assert done.returncode == 0, done.stdout
     assert "5 services: stack is consistent and current" in done.stdout
 
@@ -79,7 +69,7 @@ def test_rendered_stack_checks_clean(stack, stack_template):
 def test_check_finds_duplicate_ports_and_app_ids(stack, stack_template):
     set_answer(stack / "concepts", "port", 5000)
     set_answer(stack / "debug", "agent_name", "triage")
-    done = wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
+    done = run_wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
     assert done.returncode == 1
     assert "port 5000 is used by both" in done.stdout
     assert "app-id triage-agent is used by both" in done.stdout
@@ -90,7 +80,7 @@ def test_check_finds_topics_without_subscribers_or_publishers(stack, stack_templ
 
     shutil.rmtree(stack / "progress")
     shutil.rmtree(stack / "exercise")
-    done = wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
+    done = run_wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
     assert done.returncode == 1
     assert "topic progress.requests is published by triage but nobody subscribes" in done.stdout
     assert "topic exercise.requests is published by triage but nobody subscribes" in done.stdout
@@ -101,7 +91,7 @@ def test_check_reports_services_behind_the_template(stack, stack_template):
     commit_all(stack_template, "v1.1.0")
     git("tag", "v1.1.0", cwd=stack_template)
     try:
-        done = wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
+        done = run_wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
         assert done.returncode == 1
         assert "behind the template: triage (v1.0.0 < v1.1.0)" in done.stdout
     finally:
@@ -109,6 +99,6 @@ def test_check_reports_services_behind_the_template(stack, stack_template):
 
 
 def test_all_refuses_name_and_type(tmp_path):
-    done = wrapper("--all", "--name", "x", "--type", "router", cwd=tmp_path)
+    done = run_wrapper("--all", "--name", "x", "--type", "router", cwd=tmp_path)
     assert done.returncode == 2
     assert "leave out --name and --type" in done.stderr

@@ -3,22 +3,13 @@ template changes; conflicting edits are marked inline and reported with a non-ze
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, commit_all, git, snapshot_template
+from conftest import commit_all, git, run_wrapper, snapshot_template
 
-SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
 AGENT_FILE = "{% if agent_type == 'router' %}agent.py{% endif %}"
-
-
-def wrapper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
 
 
 def release(template: Path, tag: str, change) -> None:
@@ -41,7 +32,7 @@ def platform(tmp_path):
     platform = tmp_path / "platform"
     platform.mkdir()
     git("init", "-q", "-b", "main", cwd=platform)
-    done = wrapper(
+    done = run_wrapper(
         "--name",
         "triage",
         "--type",
@@ -79,7 +70,7 @@ def test_update_keeps_owner_edits_and_brings_template_changes(platform):
         (t / "template" / "CHANGELOG.md").write_text("v1.1.0: routing prompt note\n")
 
     release(template, "v1.1.0", add_template_change)
-    done = wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)
+    done = run_wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{service}: updated" in done.stdout
     agent = (service / "agent.py").read_text()
@@ -91,7 +82,7 @@ def test_update_keeps_owner_edits_and_brings_template_changes(platform):
     assert "<<<<<<<" not in agent
 
     commit_all(repo, "take v1.1.0")
-    again = wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)
+    again = run_wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)
     assert again.returncode == 0, again.stderr
     assert f"{service}: already current" in again.stdout
 
@@ -110,7 +101,7 @@ def test_conflicting_edit_is_marked_inline_and_exits_non_zero(platform):
             'ROUTING_PROMPT = "Classify the message between the lines:\\n---\\n{query}\\n---"',
         ),
     )
-    done = wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)
+    done = run_wrapper("update", str(service), "--vcs-ref", "v1.1.0", cwd=repo)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"{service}: conflicts (agent.py)" in done.stdout
     agent = (service / "agent.py").read_text()
@@ -124,7 +115,7 @@ def test_update_refuses_a_hand_broken_answers_file(platform):
     answers.write_text(answers.read_text().replace("agent_type: router", "agent_type: teacher"))
     commit_all(repo, "oops")
     before = answers.read_text()
-    done = wrapper("update", str(service), cwd=repo)
+    done = run_wrapper("update", str(service), cwd=repo)
     assert done.returncode == 2
     assert "Invalid choice for 'agent_type': 'teacher'" in done.stderr
     assert answers.read_text() == before
@@ -133,13 +124,13 @@ def test_update_refuses_a_hand_broken_answers_file(platform):
 def test_update_refuses_uncommitted_changes(platform):
     _template, repo, service = platform
     (service / "agent.py").write_text((service / "agent.py").read_text() + "\n# wip\n")
-    done = wrapper("update", str(service), cwd=repo)
+    done = run_wrapper("update", str(service), cwd=repo)
     assert done.returncode == 2
     assert "uncommitted changes" in done.stderr
     assert (service / "agent.py").read_text().endswith("# wip\n")
 
 
 def test_update_without_services_says_what_to_pass(tmp_path):
-    done = wrapper("update", cwd=tmp_path)
+    done = run_wrapper("update", cwd=tmp_path)
     assert done.returncode == 2
     assert "pass service directories" in done.stderr

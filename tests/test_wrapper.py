@@ -4,25 +4,17 @@ leaves nothing behind; its flags agree with copier.yml."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import copier
 import pytest
 
-from conftest import COPIER_YML, REPO_ROOT, TEMPLATE_VERSION
+from conftest import COPIER_YML, REPO_ROOT, SCRIPT, TEMPLATE_VERSION, run_wrapper
 
-SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
 sys.path.insert(0, str(REPO_ROOT))
 
 from hooks import answers as template_answers  # noqa: E402
-
-
-def run_wrapper(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=120
-    )
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
