@@ -75,7 +75,7 @@ class ServiceRuntime:
             self._db = SqliteDatabase(settings.embedded_state_path)
             await self._db.open()
             state = SqliteStateStore(self._db)
-            self.bus = InProcessEventBus(self._db, self._input_topics)
+            self.bus = InProcessEventBus(self._db, self._input_topics, write_behind=background)
             if self._event_handler is not None:
                 self.bus.attach(self._event_handler)
             events = self.bus

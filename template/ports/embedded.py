@@ -118,18 +118,32 @@ class InProcessEventBus:
     events on topics this service subscribes to are delivered to its own handler, as Dapr
     would deliver them, in the background."""
 
-    def __init__(self, db: SqliteDatabase, subscribed_topics: tuple[str, ...]) -> None:
+    def __init__(
+        self, db: SqliteDatabase, subscribed_topics: tuple[str, ...], *, write_behind: bool
+    ) -> None:
         self._db = db
         self._subscribed = set(subscribed_topics)
         self._handler: EventHandler | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
+        # Write-behind: a request does not wait for its outbox row (the thread hop to SQLite
+        # was half of a request's cost under load); one writer task stores rows in batches,
+        # readers of the outbox and shutdown wait for it. Needs one long-lived event loop, so
+        # it is on only when the app's lifespan runs.
+        self._write_behind = write_behind
+        self._pending: list[tuple[str, str, str, float]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def attach(self, handler: EventHandler) -> None:
         self._handler = handler
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         event_id = uuid.uuid4().hex
-        await self._db.run(self._record, event_id, topic, json.dumps(data))
+        self._pending.append((event_id, topic, json.dumps(data), time.time()))
+        if self._write_behind:
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.create_task(self._write_pending())
+        else:
+            await self._write_pending()
         log.info(
             "event_published",
             topic=topic,
@@ -141,13 +155,32 @@ class InProcessEventBus:
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 
-    def _record(self, event_id: str, topic: str, encoded: str) -> None:
-        self._db.conn.execute(
-            "INSERT INTO outbox (id, topic, data, published_at) VALUES (?, ?, ?, ?)",
-            (event_id, topic, encoded, time.time()),
-        )
+    async def _write_pending(self) -> None:
+        while self._pending:
+            rows, self._pending = self._pending, []
+            try:
+                await self._db.run(self._write, rows)
+            except Exception:
+                # The events were already delivered and logged; say what the table lacks.
+                log.exception("outbox_write_failed", events=len(rows))
+
+    def _write(self, rows: list[tuple[str, str, str, float]]) -> None:
+        with self._db.conn:  # one transaction per batch
+            self._db.conn.execute("BEGIN")
+            self._db.conn.executemany(
+                "INSERT INTO outbox (id, topic, data, published_at) VALUES (?, ?, ?, ?)", rows
+            )
+
+    async def flush(self) -> None:
+        """Wait until every published event is in the outbox table."""
+        while self._pending or (self._writer is not None and not self._writer.done()):
+            if self._writer is not None and not self._writer.done():
+                await self._writer
+            else:
+                await self._write_pending()
 
     async def outbox(self, limit: int = 100) -> list[dict[str, Any]]:
+        await self.flush()
         rows = await self._db.run(
             lambda: self._db.conn.execute(
                 "SELECT id, topic, data, published_at FROM outbox "
@@ -161,6 +194,7 @@ class InProcessEventBus:
         ]
 
     async def drain(self) -> None:
-        """Wait for in-flight local deliveries (used at shutdown and by tests)."""
+        """Wait for in-flight local deliveries and outbox writes (shutdown and tests)."""
         while self._deliveries:
             await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+        await self.flush()
