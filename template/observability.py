@@ -2,17 +2,20 @@
 
 The middleware is plain ASGI (not BaseHTTPMiddleware) because it sits on every request's path:
 it gives each request an id, refuses bodies over the size limit, checks the Dapr app token,
-times the request and records it, and writes one access log line.
+times the request and records it, and writes the request's one log line (fields a handler
+adds with `annotate`, such as the user id and answer mode, are on it).
 """
 
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import logging
 import sys
 import time
-import uuid
+from contextvars import ContextVar
+from secrets import token_hex
 from typing import Any
 
 import structlog
@@ -20,6 +23,41 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REDACTED = "[redacted]"
+
+# Fields of the request being served, on every line logged while it is served. One dict per
+# request, shared by reference, so what a handler adds reaches the middleware's line even
+# from a child task (a streaming response), and one ContextVar set costs less than binding
+# each field through structlog.contextvars.
+_request_fields: ContextVar[dict[str, Any] | None] = ContextVar("request_fields", default=None)
+
+# Request ids without a syscall per request: random per process, then counted.
+_ID_PREFIX = token_hex(8)
+_request_numbers = itertools.count(1)
+
+
+def annotate(**fields: Any) -> None:
+    """Put fields (the user id, how the agent answered) on the current request's log lines."""
+    current = _request_fields.get()
+    if current is not None:
+        current.update(fields)
+
+
+def log_published(log: Any, **fields: Any) -> None:
+    """Record a published event: on the request's line when a request published it (one line
+    per request), as its own `event_published` line otherwise (event handlers, start-up)."""
+    current = _request_fields.get()
+    if current is None:
+        log.info("event_published", **fields)
+    else:
+        current.setdefault("published", []).append(fields)
+
+
+def _merge_request_fields(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    fields = _request_fields.get()
+    if fields:
+        for key, value in fields.items():
+            event.setdefault(key, value)
+    return event
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:
@@ -41,6 +79,7 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _merge_request_fields,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -84,12 +123,24 @@ class Metrics:
             registry=self.registry,
         )
         self.agent = agent
+        # labels() hashes and locks on every call; routes are templates, so this stays small.
+        self._children: dict[Any, tuple[Any, ...]] = {}
+
+    def answered(self, mode: str) -> None:
+        children = self._children.get(mode)
+        if children is None:
+            children = self._children[mode] = (self.answers.labels(self.agent, mode),)
+        children[0].inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        outcome = f"{status // 100}xx"
-        labels = (self.agent, method, route, outcome)
-        self.requests.labels(*labels).inc()
-        self.duration.labels(*labels).observe(seconds)
+        key = (method, route, status // 100)
+        children = self._children.get(key)
+        if children is None:
+            labels = (self.agent, method, route, f"{status // 100}xx")
+            children = (self.requests.labels(*labels), self.duration.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def _route_template(scope: Scope) -> str:
@@ -126,7 +177,8 @@ class ServiceMiddleware:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.app_api_token = app_api_token.encode() if app_api_token else None
-        self.log = structlog.get_logger("http")
+        # bind() makes a concrete logger once; the lazy proxy would rebuild one per line.
+        self.log = structlog.get_logger("http").bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,8 +186,11 @@ class ServiceMiddleware:
             return
         started = time.perf_counter()
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        request_id = (
+            headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+            or f"{_ID_PREFIX}{next(_request_numbers):016x}"
+        )
+        fields_token = _request_fields.set({"request_id": request_id})
         status_holder = {"status": 500}
 
         async def send_with_id(message: Message) -> None:
@@ -152,7 +207,11 @@ class ServiceMiddleware:
                 await send_with_id(start)
                 await send_with_id(body)
                 return
-            await self._call_with_body_limit(scope, receive, send_with_id)
+            if b"content-length" in headers:
+                # The server holds a declared body to its length, and _refusal checked it.
+                await self.app(scope, receive, send_with_id)
+            else:
+                await self._call_with_body_limit(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             status = status_holder["status"]
@@ -166,7 +225,7 @@ class ServiceMiddleware:
                     status=status,
                     duration_ms=round(elapsed * 1000, 2),
                 )
-            structlog.contextvars.unbind_contextvars("request_id", "user_id")
+            _request_fields.reset(fields_token)
 
     def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, dict] | None:
         if self.app_api_token is not None and scope["path"] not in self.OPEN_PATHS:

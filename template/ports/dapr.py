@@ -19,6 +19,7 @@ from dapr.clients.exceptions import DaprGrpcError, DaprHttpError, DaprInternalEr
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from dapr.conf import settings as dapr_settings
 
+from observability import log_published
 from ports import ConcurrencyConflict, DependencyUnavailable, InvocationFailed, StateItem
 
 log = structlog.get_logger("dapr")
@@ -188,7 +189,7 @@ class DaprEventBus:
             )
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
             raise _unavailable(f"publish to {topic}", error) from error
-        log.info("event_published", topic=topic, pubsub=self._pubsub)
+        log_published(log, topic=topic, pubsub=self._pubsub)
 
 
 class DaprServiceInvoker:

@@ -17,9 +17,14 @@ from typing import Any
 
 import structlog
 
+from observability import log_published
 from ports import ConcurrencyConflict, EventHandler, StateItem
 
 log = structlog.get_logger("embedded")
+
+# Long enough to gather a burst of events into one transaction, short enough that a crash
+# loses little: the events themselves were already delivered and logged.
+OUTBOX_BATCH_SECONDS = 0.02
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, etag TEXT NOT NULL);
@@ -126,9 +131,10 @@ class InProcessEventBus:
         self._handler: EventHandler | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         # Write-behind: a request does not wait for its outbox row (the thread hop to SQLite
-        # was half of a request's cost under load); one writer task stores rows in batches,
-        # readers of the outbox and shutdown wait for it. Needs one long-lived event loop, so
-        # it is on only when the app's lifespan runs.
+        # was half of a request's cost under load); one writer task stores the rows of each
+        # OUTBOX_BATCH_SECONDS in one transaction, and readers of the outbox and shutdown
+        # flush first. Needs one long-lived event loop, so it is on only when the app's
+        # lifespan runs.
         self._write_behind = write_behind
         self._pending: list[tuple[str, str, str, float]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -141,21 +147,20 @@ class InProcessEventBus:
         self._pending.append((event_id, topic, json.dumps(data), time.time()))
         if self._write_behind:
             if self._writer is None or self._writer.done():
-                self._writer = asyncio.create_task(self._write_pending())
+                self._writer = asyncio.create_task(self._write_pending(OUTBOX_BATCH_SECONDS))
         else:
             await self._write_pending()
-        log.info(
-            "event_published",
-            topic=topic,
-            event_id=event_id,
-            delivered_locally=topic in self._subscribed,
+        log_published(
+            log, topic=topic, event_id=event_id, delivered_locally=topic in self._subscribed
         )
         if self._handler is not None and topic in self._subscribed:
             task = asyncio.create_task(self._handler(topic, event_id, data))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 
-    async def _write_pending(self) -> None:
+    async def _write_pending(self, batch_seconds: float = 0.0) -> None:
+        if batch_seconds:
+            await asyncio.sleep(batch_seconds)
         while self._pending:
             rows, self._pending = self._pending, []
             try:
@@ -174,10 +179,9 @@ class InProcessEventBus:
     async def flush(self) -> None:
         """Wait until every published event is in the outbox table."""
         while self._pending or (self._writer is not None and not self._writer.done()):
+            await self._write_pending()  # now, not at the end of the writer's batch window
             if self._writer is not None and not self._writer.done():
                 await self._writer
-            else:
-                await self._write_pending()
 
     async def outbox(self, limit: int = 100) -> list[dict[str, Any]]:
         await self.flush()

@@ -219,11 +219,13 @@ def test_logs_are_json_with_request_id_and_user(client, capsys):
     lines = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
     ]
-    answered = [line for line in lines if line.get("event") == "answered"]
-    assert answered and answered[-1]["user_id"] == "learner-1"
-    assert answered[-1]["request_id"]
+    # One line per request, carrying what the handler learned (who asked, how it answered).
     requests = [line for line in lines if line.get("event") == "request"]
-    assert requests and "duration_ms" in requests[-1]
+    assert len(requests) == 1
+    line = requests[0]
+    assert line["user_id"] == "learner-1"
+    assert line["request_id"] and line["route"] == "/process" and line["status"] == 200
+    assert line["mode"] == "offline" and "duration_ms" in line and line["query_chars"] > 0
 
 
 def test_state_survives_a_restart(tmp_path):
