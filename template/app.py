@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/process", response_model=ProcessReply, tags=["agent"])
     async def process(request: ProcessRequest) -> ProcessReply:
         # The runtime from the closure: resolving a Depends() costs ~15 µs a request.
-        agent = runtime.agent or await current_runtime_agent()
+        agent = await current_runtime_agent()
         # On every line logged for this request, including the middleware's closing line.
         annotate(user_id=request.user_id, query_chars=len(request.query))
         reply = await agent.process(request)
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def process_stream(request: ProcessRequest) -> StreamingResponse:
         """The same answer as /process, as server-sent events: `delta` then `done`."""
-        agent = runtime.agent or await current_runtime_agent()
+        agent = await current_runtime_agent()
         annotate(user_id=request.user_id, query_chars=len(request.query))
 
         async def events() -> AsyncIterator[str]:

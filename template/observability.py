@@ -123,22 +123,24 @@ class Metrics:
             registry=self.registry,
         )
         self.agent = agent
-        # labels() hashes and locks on every call; routes are templates, so this stays small.
-        self._children: dict[Any, tuple[Any, ...]] = {}
+        # labels() hashes and locks on every call, so each labelled child is looked up once;
+        # routes are templates and modes a handful, so these stay small.
+        self._answer_counters: dict[str, Any] = {}
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def answered(self, mode: str) -> None:
-        children = self._children.get(mode)
-        if children is None:
-            children = self._children[mode] = (self.answers.labels(self.agent, mode),)
-        children[0].inc()
+        counter = self._answer_counters.get(mode)
+        if counter is None:
+            counter = self._answer_counters[mode] = self.answers.labels(self.agent, mode)
+        counter.inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status // 100)
-        children = self._children.get(key)
+        children = self._request_children.get(key)
         if children is None:
             labels = (self.agent, method, route, f"{status // 100}xx")
             children = (self.requests.labels(*labels), self.duration.labels(*labels))
-            self._children[key] = children
+            self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
 
