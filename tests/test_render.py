@@ -58,18 +58,31 @@ COMMON_FILES = {
     "tests/test_agent.py",
     "tests/test_api.py",
 }
+# Every type that runs learner code carries the WebAssembly sandbox and its tests.
+SANDBOX_FILES = {
+    "code_runner.py",
+    "sandbox/__init__.py",
+    "sandbox/build.py",
+    "sandbox/client.py",
+    "sandbox/guest_boot.py",
+    "sandbox/wasi.py",
+    "sandbox/zygote.py",
+    "tests/test_sandbox.py",
+    "tests/test_sandbox_in_production.py",
+    "tests/support/production.py",
+    "tests/support/restricted_launch.py",
+}
 # The type's own logic: rendered into that type's services and no other.
 TYPE_FILES = {
     "router": {"intent_classifier.py", "intent_examples.jsonl"},
-    "explainer": {"concept_library.py", "concept_data.py", "sandbox.py", "code_runner.py"},
+    "explainer": {"concept_library.py", "concept_data.py", *SANDBOX_FILES},
     "debugger": {
         "traceback_analysis.py",
         "error_explanations.py",
         "debug_analysis.py",
-        "sandbox.py",
-        "code_runner.py",
+        *SANDBOX_FILES,
     },
-    "generator": {"exercise_bank.py", "grading.py", "sandbox.py", "code_runner.py"},
+    "generator": {"exercise_bank.py", "grading.py", "grading_harness.py", *SANDBOX_FILES},
     "tracker": {"progress_model.py"},
 }
 

@@ -1,0 +1,1 @@
+"""Helpers for running the service as it runs in production."""
