@@ -318,8 +318,8 @@ sys.path.insert(0, service)
 os.environ["SANDBOX_CONCURRENCY"] = "4"
 from exercise_bank import get_exercise
 from grading import grade_submission
-from code_runner import run_python, sandbox_client
-from sandbox.client import SandboxClient
+from kit.sandbox.runner import run_python, sandbox_client
+from kit.sandbox.client import SandboxClient
 
 def quantiles(samples):
     ordered = sorted(samples)
@@ -350,7 +350,7 @@ grade = lambda: grade_submission(ex, code)
 # First compile (an empty cache) and a cached start of the worker.
 with tempfile.TemporaryDirectory() as empty:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sandbox.build", empty], cwd=service, check=True,
+    subprocess.run([sys.executable, "-m", "kit.sandbox.build", empty], cwd=service, check=True,
                    capture_output=True)
     compile_s = time.perf_counter() - started
 starts = []

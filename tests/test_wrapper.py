@@ -207,7 +207,7 @@ def test_flags_flow_into_the_service(tmp_path, template_repo):
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    config = (out / "config.py").read_text()
+    config = (out / "kit" / "settings.py").read_text()
     assert "app_port: int = 5101" in config
     assert "dapr_default_http_port: int = 3601" in config
     assert 'openai_model: str = "gpt-4o-mini"' in config

@@ -42,12 +42,12 @@ def make_client(**settings_overrides) -> Iterator:
     """A TestClient on a fresh app built from explicit settings (lifespan run)."""
     from fastapi.testclient import TestClient
 
-    from app import create_app
+    from app import build_app
     from config import Settings
 
     overrides = {"embedded_state_path": scratch_dir() / "state.db"}
     overrides.update(settings_overrides)
-    app = create_app(Settings(**overrides))
+    app = build_app(Settings(**overrides))
     with TestClient(app) as client:
         yield client
 

@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 from conftest import cloud_event, make_client
 
-from config import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
+from kit.identity import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
 
 # A realistic, valid payload for every input topic of the LearnFlow agents.
 SAMPLE_EVENTS = {

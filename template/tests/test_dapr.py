@@ -14,8 +14,8 @@ from conftest import cloud_event, make_client
 from fakes.fake_sidecar import FakeSidecar
 from test_api import QUERIES, SAMPLE_EVENTS
 
-from config import APP_ID, INPUT_TOPICS
-from ports import ConcurrencyConflict, DependencyUnavailable
+from kit.identity import APP_ID, INPUT_TOPICS
+from kit.interfaces import ConcurrencyConflict, DependencyUnavailable
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_sidecar_absent_at_start():
 
 
 def QUERIES_FOR_TYPE() -> str:  # noqa: N802 - reads like a constant at the call site
-    from config import AGENT_TYPE
+    from kit.identity import AGENT_TYPE
 
     return QUERIES[AGENT_TYPE]
 

@@ -8,10 +8,10 @@ import schemathesis
 from conftest import scratch_dir
 from hypothesis import HealthCheck, settings
 
-from app import create_app
+from app import build_app
 from config import Settings
 
-app = create_app(Settings(embedded_state_path=scratch_dir() / "state.db"))
+app = build_app(Settings(embedded_state_path=scratch_dir() / "state.db"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

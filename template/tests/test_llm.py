@@ -11,7 +11,7 @@ import pytest
 from conftest import LLM_KEY
 from test_api import QUERIES
 
-from config import AGENT_TYPE
+from kit.identity import AGENT_TYPE
 
 # Context that makes each type ask its LLM (the generator only authors on request).
 CONTEXT = {"generator": {"new_exercise": True}}.get(AGENT_TYPE, {})

@@ -8,8 +8,8 @@ import pytest
 from conftest import make_client
 from test_api import QUERIES
 
-import agent
-from config import AGENT_TYPE
+import agent as agent
+from kit.identity import AGENT_TYPE
 
 CANARY_KEY = "sk-canary-5f1d9c2e7a8b4c3d9e0f1a2b3c4d5e6f"
 APP_TOKEN = "app-token-canary-0c4b8e2d"

@@ -90,8 +90,8 @@ def readable_copy(condition: str) -> Path:
     ignore = shutil.ignore_patterns(".venv", ".pytest_cache", "__pycache__", ".learnflow")
     service = root / "service"
     shutil.copytree(SERVICE_ROOT, service, ignore=ignore)
-    from code_runner import sandbox_client
-    from sandbox.build import compiled_module_path
+    from kit.sandbox.build import compiled_module_path
+    from kit.sandbox.runner import sandbox_client
 
     sandbox_client().start()  # compiles the module into this user's cache if needed
     cache = root / "sandbox-cache"

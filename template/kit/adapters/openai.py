@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from ports import DependencyUnavailable
+from kit.interfaces import DependencyUnavailable
 
 log = structlog.get_logger("llm")
 

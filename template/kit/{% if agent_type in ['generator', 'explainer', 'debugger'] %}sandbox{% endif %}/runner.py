@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ports import DependencyUnavailable
-from ports.llm import Tool
-from sandbox.client import RunResult, SandboxClient, SandboxLimits, SandboxUnavailable
+from kit.adapters.openai import Tool
+from kit.interfaces import DependencyUnavailable
+from kit.sandbox.client import RunResult, SandboxClient, SandboxLimits, SandboxUnavailable
 
 __all__ = [
     "RunResult",
@@ -49,9 +49,9 @@ def sandbox_client(settings: Any | None = None) -> SandboxClient:
     with _client_lock:
         if _client is None:
             if settings is None:
-                from config import get_settings
+                from kit.settings import KitSettings
 
-                settings = get_settings()
+                settings = KitSettings()
             cache = settings.sandbox_cache_dir
             _client = SandboxClient(
                 memory_bytes=settings.sandbox_memory_mb * 1024 * 1024,

@@ -19,8 +19,8 @@ from dapr.clients.exceptions import DaprGrpcError, DaprHttpError, DaprInternalEr
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from dapr.conf import settings as dapr_settings
 
-from observability import log_published
-from ports import ConcurrencyConflict, DependencyUnavailable, InvocationFailed, StateItem
+from kit.interfaces import ConcurrencyConflict, DependencyUnavailable, InvocationFailed, StateItem
+from kit.observability import log_published
 
 log = structlog.get_logger("dapr")
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import structlog
 
-from agent_kit import AgentDeps, BaseAgent
-from ports import DependencyUnavailable
+from kit.agent_base import AgentDeps, BaseAgent
+from kit.interfaces import DependencyUnavailable
 
 log = structlog.get_logger("runtime")
 
@@ -48,7 +48,12 @@ class ServiceRuntime:
         settings = self.settings
         invoker = None
         if settings.use_dapr:
-            from ports.dapr import DaprConnection, DaprEventBus, DaprServiceInvoker, DaprStateStore
+            from kit.adapters.dapr import (
+                DaprConnection,
+                DaprEventBus,
+                DaprServiceInvoker,
+                DaprStateStore,
+            )
 
             token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
             self.dapr = DaprConnection(
@@ -70,7 +75,7 @@ class ServiceRuntime:
             else:
                 await self.dapr.probe()
         else:
-            from ports.embedded import InProcessEventBus, SqliteDatabase, SqliteStateStore
+            from kit.adapters.embedded import InProcessEventBus, SqliteDatabase, SqliteStateStore
 
             self._db = SqliteDatabase(settings.embedded_state_path)
             await self._db.open()
@@ -80,7 +85,7 @@ class ServiceRuntime:
                 self.bus.attach(self._event_handler)
             events = self.bus
         if settings.llm_enabled:
-            from ports.llm import ChatModel
+            from kit.adapters.openai import ChatModel
 
             self._llm = ChatModel(
                 api_key=settings.openai_api_key.get_secret_value(),
@@ -107,7 +112,7 @@ class ServiceRuntime:
         """Types that run learner code start their sandbox worker now, off the request path:
         the first start may compile the WebAssembly guest (seconds). /ready says when it can
         take programs; a request that needs it before then waits for it."""
-        from code_runner import start_sandbox
+        from kit.sandbox.runner import start_sandbox
 
         def start() -> None:
             try:
@@ -128,7 +133,7 @@ class ServiceRuntime:
         if self.agent is None:
             problems.append("the service is still starting")
         if self._agent_factory.runs_code:
-            from code_runner import sandbox_status
+            from kit.sandbox.runner import sandbox_status
 
             sandbox_ok, why = sandbox_status()
             if not sandbox_ok:

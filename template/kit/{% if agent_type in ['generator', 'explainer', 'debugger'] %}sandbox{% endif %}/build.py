@@ -5,7 +5,7 @@ The guest is CPython 3.11.1 compiled to WASI (the VMware Wasm Labs build that th
 the module to machine code takes seconds, so it is done once and the result cached on disk,
 keyed by everything that makes a cached module unusable: the module's own hash, the wasmtime
 version, the CPU architecture and the engine settings. The image compiles it at build time
-(`python -m sandbox.build`); a service that finds no cache compiles it in the sandbox worker at
+(`python -m kit.sandbox.build`); a service that finds no cache compiles it in the sandbox worker at
 start-up, never on a request's path.
 """
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import structlog
 
-from observability import log_published
-from ports import ConcurrencyConflict, EventHandler, StateItem
+from kit.interfaces import ConcurrencyConflict, EventHandler, StateItem
+from kit.observability import log_published
 
 log = structlog.get_logger("embedded")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from agent_kit import BaseAgent
-from runtime import ServiceRuntime
+from kit.agent_base import BaseAgent
+from kit.runtime import ServiceRuntime
 
 
 async def current_runtime(request: Request) -> ServiceRuntime:

@@ -13,9 +13,9 @@ from typing import Any
 
 import structlog
 
-from contracts import LEVELS, ProcessReply, ProcessRequest
-from ports import DependencyUnavailable, EventBus, ServiceInvoker, StateStore
-from ports.llm import ChatModel, Tool
+from kit.adapters.openai import ChatModel, Tool
+from kit.contracts import LEVELS, ProcessReply, ProcessRequest
+from kit.interfaces import DependencyUnavailable, EventBus, ServiceInvoker, StateStore
 
 
 class PoisonMessage(Exception):

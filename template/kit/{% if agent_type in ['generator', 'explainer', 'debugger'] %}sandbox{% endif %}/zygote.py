@@ -40,11 +40,11 @@ from typing import Any
 
 # Run as a script by client.py (python -I cannot add the package dir itself).
 if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    __package__ = "sandbox"
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    __package__ = "kit.sandbox"
 
-from sandbox import build  # noqa: E402
-from sandbox.wasi import (  # noqa: E402
+from kit.sandbox import build  # noqa: E402
+from kit.sandbox.wasi import (  # noqa: E402
     FsLimits,
     GuestExit,
     LimitReached,
