@@ -284,6 +284,7 @@ def copy_main(argv: list[str]) -> int:
 def stack_main(args: argparse.Namespace) -> int:
     root = args.output_dir or Path("services")
     plan = [stack.stack_answers(i, name, kind) for i, (name, kind) in enumerate(stack.STACK)]
+    written: list[Path] = []
 
     def render() -> None:
         check_template_ref(args.template, args.vcs_ref)
@@ -298,8 +299,7 @@ def stack_main(args: argparse.Namespace) -> int:
                 vcs_ref=args.vcs_ref,
                 force=args.force,
             )
-        (root / "dapr.yaml").write_text(stack.stack_run_file(plan))
-        (root / "kustomization.yaml").write_text(stack.stack_kustomization(plan))
+        written[:] = stack.write_stack_files(root, plan)
 
     if status := reported(render):
         return status
@@ -308,7 +308,7 @@ def stack_main(args: argparse.Namespace) -> int:
             f"rendered {answers['agent_type']} agent '{answers['agent_name']}' into "
             f"{root / answers['agent_name']} (port {answers['port']})"
         )
-    print(f"stack files: {root / 'dapr.yaml'}, {root / 'kustomization.yaml'}")
+    print(f"stack files: {', '.join(str(path) for path in written)}")
     return 0
 
 
