@@ -142,3 +142,27 @@ def test_all_refuses_name_and_type(tmp_path):
     done = run_wrapper("--all", "--name", "x", "--type", "router", cwd=tmp_path)
     assert done.returncode == 2
     assert "leave out --name and --type" in done.stderr
+
+
+def test_readme_creates_every_topic_the_stack_uses():
+    """README "Deploying to Kubernetes" creates the topics up front (Dapr's Kafka component
+    creates none): every input, output and dead-letter topic of copier.yml's graph, no more."""
+    import re
+    import sys
+
+    from conftest import REPO_ROOT, STACK_NAMES
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import stack as stack_module
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    listed = re.search(r'^TOPICS="([^"]+)"$', readme, re.MULTILINE)
+    assert listed, "README has no TOPICS= line"
+    expected = set()
+    for agent_type in STACK_NAMES:
+        publishes, subscribes = stack_module.pubsub_scopes(f"{agent_type}-agent", agent_type)
+        expected |= set(publishes) | set(subscribes)
+    assert sorted(listed.group(1).split()) == sorted(expected)
+    # ... and states the Dapr version the resiliency policies need, as the template does.
+    resiliency = (REPO_ROOT / "template" / "resiliency.yaml.jinja").read_text()
+    assert "Dapr 1.15 or later" in readme and "Needs Dapr 1.15 or later" in resiliency
