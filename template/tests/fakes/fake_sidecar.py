@@ -591,6 +591,8 @@ class FakeSidecar:
             return refused
         app_id, method = request.path_params["app_id"], request.path_params["method"]
         if not self.healthy:
+            # directmessaging.go onDirectMessage: a transport failure (the other sidecar cannot
+            # be reached) is ErrDirectInvoke, 500 (pkg/messages/predefined.go).
             return self._not_ready("ERR_DIRECT_INVOKE", f"failed to invoke, id: {app_id}")
         body = await request.body()
         payload = json.loads(body) if body else None
