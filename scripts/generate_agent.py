@@ -20,6 +20,7 @@ from pathlib import Path
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_ROOT))
 
+import preflight  # noqa: E402
 import stack  # noqa: E402
 
 from hooks import answers as template_answers  # noqa: E402
@@ -284,6 +285,7 @@ def copy_main(argv: list[str]) -> int:
 def stack_main(args: argparse.Namespace) -> int:
     root = args.output_dir or Path("services")
     plan = [stack.stack_answers(i, name, kind) for i, (name, kind) in enumerate(stack.STACK)]
+    written: list[Path] = []
 
     def render() -> None:
         check_template_ref(args.template, args.vcs_ref)
@@ -298,8 +300,7 @@ def stack_main(args: argparse.Namespace) -> int:
                 vcs_ref=args.vcs_ref,
                 force=args.force,
             )
-        (root / "dapr.yaml").write_text(stack.stack_run_file(plan))
-        (root / "kustomization.yaml").write_text(stack.stack_kustomization(plan))
+        written[:] = stack.write_stack_files(root, plan)
 
     if status := reported(render):
         return status
@@ -308,7 +309,7 @@ def stack_main(args: argparse.Namespace) -> int:
             f"rendered {answers['agent_type']} agent '{answers['agent_name']}' into "
             f"{root / answers['agent_name']} (port {answers['port']})"
         )
-    print(f"stack files: {root / 'dapr.yaml'}, {root / 'kustomization.yaml'}")
+    print(f"stack files: {', '.join(str(path) for path in written)}")
     return 0
 
 
@@ -317,20 +318,39 @@ def check_main(argv: list[str]) -> int:
         prog="generate_agent.py check",
         description="Check a directory of services as one stack: unique app-ids and ports, "
         "every published topic consumed and every consumed topic published (entry and exit "
-        "topics excepted), one template version, and which services are behind the template.",
+        "topics excepted), one template version, and which services are behind the template. "
+        "Then the preflight (scripts/preflight.py): what a cluster would refuse in "
+        "`kubectl apply -k DIR`. Given a single service directory, only the preflight runs.",
     )
     parser.add_argument("services_dir", nargs="?", type=Path, default=Path("services"))
     parser.add_argument("--template", type=Path, default=TEMPLATE_ROOT)
     args = parser.parse_args(argv)
-    report = stack.check_stack(args.services_dir, args.template)
-    for problem in report.problems:
+    problems, behind, summary = [], [], []
+    if not (args.services_dir / ANSWERS_FILE).is_file():
+        report = stack.check_stack(args.services_dir, args.template)
+        problems += report.problems
+        behind += report.behind
+        if report.ok:
+            summary.append(f"{len(report.services)} services: stack is consistent and current")
+    try:
+        flight = preflight.check(args.services_dir)
+    except preflight.Unusable as error:
+        problems.append(str(error))
+    except ValueError as error:  # an answers file that does not check
+        problems.append(str(error))
+    else:
+        problems += flight.problems
+        if not flight.problems:
+            summary.append(f"preflight: {flight.objects} objects, nothing a cluster would refuse")
+    for problem in problems:
         print(f"problem: {problem}")
-    for service in report.behind:
+    for service in behind:
         print(f"behind the template: {service}")
-    if report.ok:
-        print(f"{len(report.services)} services: stack is consistent and current")
-        return 0
-    return 1
+    if problems or behind:
+        return 1
+    for line in summary:
+        print(line)
+    return 0
 
 
 # -- update -------------------------------------------------------------------------------

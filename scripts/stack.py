@@ -58,6 +58,24 @@ def topics_for(agent_type: str) -> tuple[list[str], list[str]]:
     return list(inputs), list(outputs)
 
 
+def dead_letter_topic(topic: str) -> str:
+    """Where Dapr puts an event of `topic` it gave up on: the app declares it in its
+    subscriptions (app.py dead_letter_topic), with the same rule."""
+    return f"{topic}.deadletter"
+
+
+def pubsub_scopes(app_id: str, agent_type: str) -> tuple[list[str], list[str]]:
+    """(publishes, subscribes) for one app: its output topics plus the dead-letter topics of its
+    inputs (its sidecar publishes those, under its app-id), and its input topics."""
+    inputs, outputs = topics_for(agent_type)
+    return outputs + [dead_letter_topic(t) for t in inputs], inputs
+
+
+def scopes_value(apps: dict[str, list[str]]) -> str:
+    """Dapr's scope syntax: app1=topic1,topic2;app2=topic3 (dapr pkg/scopes/scopes.go)."""
+    return ";".join(f"{app}={','.join(topics)}" for app, topics in apps.items())
+
+
 def stack_run_file(services: list[dict[str, Any]]) -> str:
     """A Dapr Multi-App Run file that starts every service with its sidecar."""
     apps = [
@@ -65,27 +83,134 @@ def stack_run_file(services: list[dict[str, Any]]) -> str:
             "appID": f"{s['agent_name']}-agent",
             "appDirPath": f"./{s['agent_name']}",
             "appPort": s["port"],
+            "appProtocol": "http",
             "daprHTTPPort": s["dapr_http_port"],
             "daprGRPCPort": s["dapr_grpc_port"],
-            "command": ["uvicorn", "app:app", "--port", str(s["port"])],
+            # appHealthCheckPath does nothing without enableAppHealthCheck (dapr
+            # pkg/runtime/config.go); the preflight checks the two go together.
+            "enableAppHealthCheck": True,
+            "appHealthCheckPath": "/health",
+            "appHealthProbeInterval": 5,
+            "command": ["python", "-m", "uvicorn", "app:app", "--port", str(s["port"])],
         }
         for s in services
     ]
     header = "# Runs the whole LearnFlow stack locally: `dapr run -f .` (after `dapr init`).\n"
-    body = {"version": 1, "common": {"resourcesPath": "./triage/dapr/resources"}, "apps": apps}
+    body = {
+        "version": 1,
+        "common": {"resourcesPaths": [f"./{services[0]['agent_name']}/dapr/resources"]},
+        "apps": apps,
+    }
     return header + yaml.safe_dump(body, sort_keys=False)
 
 
-def stack_kustomization(services: list[dict[str, Any]]) -> str:
-    header = "# Applies every LearnFlow agent together: `kubectl apply -k .`\n"
+# What a service's own kustomization adds so it deploys alone; the stack writes its own.
+STANDALONE_ONLY = frozenset({"namespace.yaml", "dapr-component.yaml"})
+
+
+@dataclass
+class RenderedService:
+    path: Path
+    answers: dict[str, Any]
+
+    @property
+    def app_id(self) -> str:
+        return f"{self.answers['agent_name']}-agent"
+
+    @property
+    def namespace(self) -> str:
+        return self.answers["namespace"]
+
+
+def load_service(path: Path) -> RenderedService:
+    return RenderedService(path, template_answers.check_answers_file(path / ANSWERS_FILE))
+
+
+def _docs(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def stack_namespaces(services: list[RenderedService]) -> str:
+    """Each namespace the services live in, once (each service's namespace.yaml, deduplicated:
+    kustomize refuses the same object twice)."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for service in services:
+        for doc in _docs(service.path / "namespace.yaml"):
+            by_name.setdefault(doc["metadata"]["name"], doc)
+    header = "# The namespaces of the LearnFlow stack (from the services' namespace.yaml).\n"
+    return header + yaml.safe_dump_all(list(by_name.values()), sort_keys=False)
+
+
+def stack_components(services: list[RenderedService]) -> str:
+    """The shared Dapr components, once per namespace, scoped to every agent there: `scopes`
+    lists the app-ids that load them, publishingScopes / subscriptionScopes the topics each may
+    use (computed from copier.yml's topic graph, as each service's own dapr-component.yaml)."""
+    by_namespace: dict[str, list[RenderedService]] = {}
+    for service in services:
+        by_namespace.setdefault(service.namespace, []).append(service)
+    documents = []
+    for namespace_services in by_namespace.values():
+        publishes, subscribes = {}, {}
+        for service in namespace_services:
+            publishes[service.app_id], subscribes[service.app_id] = pubsub_scopes(
+                service.app_id, service.answers["agent_type"]
+            )
+        app_ids = [s.app_id for s in namespace_services]
+        for component in _docs(namespace_services[0].path / "dapr-component.yaml"):
+            component["scopes"] = app_ids
+            for item in component["spec"].get("metadata", []):
+                if item["name"] == "publishingScopes":
+                    item["value"] = scopes_value(publishes)
+                elif item["name"] == "subscriptionScopes":
+                    item["value"] = scopes_value(subscribes)
+            documents.append(component)
+    header = (
+        "# The Dapr components the LearnFlow agents share, applied once per namespace and scoped\n"
+        "# to every agent: each may publish and subscribe to its own topics only (its outputs and\n"
+        "# the dead-letter topics of its inputs; its inputs). Written by generate_agent.py --all\n"
+        "# from the services' dapr-component.yaml (see there for what each field does).\n"
+    )
+    return header + yaml.safe_dump_all(documents, sort_keys=False)
+
+
+def stack_kustomization(services: list[RenderedService]) -> str:
+    """Every agent's own manifests (its kustomization's resources, less what only a standalone
+    deploy needs), the namespaces and the shared components once, and every agent's image."""
+    resources = ["namespace.yaml", "dapr-components.yaml"]
+    images: list[dict[str, Any]] = []
+    for service in services:
+        own = _docs(service.path / "kustomization.yaml")[0]
+        resources += [
+            f"./{service.path.name}/{name}"
+            for name in own.get("resources", [])
+            if name not in STANDALONE_ONLY
+        ]
+        images += [image for image in own.get("images", []) if image not in images]
+    header = (
+        "# Applies every LearnFlow agent together: `kubectl apply -k .` (create the Secrets\n"
+        '# first, README "Deploying to Kubernetes"). Check it first: generate_agent.py check\n'
+    )
     body = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        # The shared Dapr components once (every agent's copy is the same), then each agent.
-        "resources": [f"./{services[0]['agent_name']}/dapr-component.yaml"]
-        + [f"./{s['agent_name']}" for s in services],
+        "resources": resources,
+        "images": images,
     }
     return header + yaml.safe_dump(body, sort_keys=False)
+
+
+def write_stack_files(root: Path, plan: list[dict[str, Any]]) -> list[Path]:
+    """The stack's own files beside the rendered services."""
+    services = [load_service(root / answers["agent_name"]) for answers in plan]
+    files = {
+        "dapr.yaml": stack_run_file(plan),
+        "namespace.yaml": stack_namespaces(services),
+        "dapr-components.yaml": stack_components(services),
+        "kustomization.yaml": stack_kustomization(services),
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return [root / name for name in files]
 
 
 @dataclass

@@ -9,8 +9,12 @@ Sources (dapr/components-contrib, read when this list was written):
   connection fields)
 Runtime fields: `actorStateStore` for state stores with the actorStateStore capability,
 `keyPrefix` for state stores, `consumerID` for every pub/sub (dapr/components-contrib
-pubsub/metadata.go, RuntimeConsumerIDKey).
+pubsub/metadata.go, RuntimeConsumerIDKey), and the topic scopes the sidecar reads from every
+pub/sub component: `publishingScopes`, `subscriptionScopes`, `allowedTopics`, `protectedTopics`
+(dapr/dapr pkg/scopes/scopes.go at d8450742ce3260d93a2346f4398a1e60d019a45b).
 """
+
+PUBSUB_SCOPE_FIELDS = {"publishingScopes", "subscriptionScopes", "allowedTopics", "protectedTopics"}
 
 COMPONENT_FIELDS = {
     ("state.postgresql", "v1"): {
@@ -64,6 +68,7 @@ COMPONENT_FIELDS = {
             "oidcClientSecret",
             "oidcScopes",
             "consumerID",
+            *PUBSUB_SCOPE_FIELDS,
         },
         "secret": {"saslPassword", "clientKey", "oidcClientSecret"},
         "enums": {
@@ -111,6 +116,7 @@ COMPONENT_FIELDS = {
             "queueDepth",
             "concurrency",
             "maxLenApprox",
+            *PUBSUB_SCOPE_FIELDS,
         },
         "secret": set(),
     },
@@ -137,4 +143,7 @@ KNOWN_ANNOTATIONS = {
     "dapr.io/api-token-secret",
     "dapr.io/app-token-secret",
     "dapr.io/config",
+    "dapr.io/env",
+    "dapr.io/disable-builtin-k8s-secret-store",
+    "dapr.io/sidecar-seccomp-profile-type",
 }

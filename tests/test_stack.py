@@ -53,11 +53,51 @@ def test_all_renders_five_agents_with_stack_files(stack):
     ]
     for app in run_file["apps"]:
         assert (stack / app["appDirPath"] / "app.py").is_file()
+    for app in run_file["apps"]:
+        assert app["enableAppHealthCheck"] is True and app["appHealthCheckPath"] == "/health"
     kustomization = yaml.safe_load((stack / "kustomization.yaml").read_text())
-    assert kustomization["resources"][0] == "./triage/dapr-component.yaml"
-    assert sorted(kustomization["resources"][1:]) == [f"./{n}" for n in names]
-    shared = {(stack / n / "dapr-component.yaml").read_text() for n in names}
-    assert len(shared) == 1  # every agent's shared components are the same, applied once
+    # The namespace and the shared components once, then each agent's own manifests.
+    assert kustomization["resources"][:2] == ["namespace.yaml", "dapr-components.yaml"]
+    for name in names:
+        own = yaml.safe_load((stack / name / "kustomization.yaml").read_text())["resources"]
+        standalone = ("namespace.yaml", "dapr-component.yaml")
+        expected = [f"./{name}/{r}" for r in own if r not in standalone]
+        assert [r for r in kustomization["resources"] if r.startswith(f"./{name}/")] == expected
+    assert len(kustomization["images"]) == 5
+
+
+def without_scopes(component: dict) -> dict:
+    component = dict(component, scopes=None)
+    component["spec"] = dict(component["spec"])
+    component["spec"]["metadata"] = [
+        m for m in component["spec"]["metadata"] if not m["name"].endswith("Scopes")
+    ]
+    return component
+
+
+def test_stack_components_are_the_services_scoped_to_every_agent(stack):
+    shared = list(yaml.safe_load_all((stack / "dapr-components.yaml").read_text()))
+    app_ids = [f"{n}-agent" for n in ("triage", "concepts", "debug", "exercise", "progress")]
+    for component in shared:
+        assert component["scopes"] == app_ids
+    for name in ("triage", "progress"):
+        own = list(yaml.safe_load_all((stack / name / "dapr-component.yaml").read_text()))
+        assert [without_scopes(c) for c in own] == [without_scopes(c) for c in shared]
+    pubsub = next(c for c in shared if c["spec"]["type"] == "pubsub.kafka")
+    metadata = {m["name"]: m["value"] for m in pubsub["spec"]["metadata"] if "value" in m}
+    publishing = dict(entry.split("=") for entry in metadata["publishingScopes"].split(";"))
+    subscribing = dict(entry.split("=") for entry in metadata["subscriptionScopes"].split(";"))
+    assert set(publishing) == set(subscribing) == set(app_ids)  # nobody left unscoped
+    assert publishing["triage-agent"].split(",") == [
+        "concept.requests",
+        "debug.requests",
+        "exercise.requests",
+        "progress.requests",
+        "learning.requests.deadletter",
+    ]
+    assert subscribing["progress-agent"].split(",") == ["progress.requests", "exercise.grades"]
+    namespaces = list(yaml.safe_load_all((stack / "namespace.yaml").read_text()))
+    assert [n["metadata"]["name"] for n in namespaces if n] == ["learnflow"]
 
 
 def test_rendered_stack_checks_clean(stack, stack_template):
@@ -102,3 +142,27 @@ def test_all_refuses_name_and_type(tmp_path):
     done = run_wrapper("--all", "--name", "x", "--type", "router", cwd=tmp_path)
     assert done.returncode == 2
     assert "leave out --name and --type" in done.stderr
+
+
+def test_readme_creates_every_topic_the_stack_uses():
+    """README "Deploying to Kubernetes" creates the topics up front (Dapr's Kafka component
+    creates none): every input, output and dead-letter topic of copier.yml's graph, no more."""
+    import re
+    import sys
+
+    from conftest import REPO_ROOT, STACK_NAMES
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import stack as stack_module
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    listed = re.search(r'^TOPICS="([^"]+)"$', readme, re.MULTILINE)
+    assert listed, "README has no TOPICS= line"
+    expected = set()
+    for agent_type in STACK_NAMES:
+        publishes, subscribes = stack_module.pubsub_scopes(f"{agent_type}-agent", agent_type)
+        expected |= set(publishes) | set(subscribes)
+    assert sorted(listed.group(1).split()) == sorted(expected)
+    # ... and states the Dapr version the resiliency policies need, as the template does.
+    resiliency = (REPO_ROOT / "template" / "resiliency.yaml.jinja").read_text()
+    assert "Dapr 1.15 or later" in readme and "Needs Dapr 1.15 or later" in resiliency

@@ -25,11 +25,29 @@ from kit.observability import log_published
 log = structlog.get_logger("dapr")
 
 JSON = "application/json"
-# The sidecar reports an etag mismatch (and a lost first write) as ABORTED; FAILED_PRECONDITION
-# is what some state stores return for the same thing through Dapr.
+# The sidecar reports an etag mismatch as ABORTED (dapr pkg/api/grpc/grpc.go getStateErrorCode);
+# FAILED_PRECONDITION is what some state stores return for the same thing through Dapr. A first
+# write that finds the key taken is another matter: PostgreSQL v1 says "no item was updated", a
+# plain error the sidecar answers INTERNAL (components-contrib common/component/postgresql/v1/
+# postgresql.go doSet), so save() decides that one by reading the key back.
 _CONFLICT_CODES = {grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION}
+# Codes that mean the sidecar itself could not serve the call: reading back would not help.
+_SIDECAR_DOWN_CODES = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
 # Writes are first-write-wins so a read-modify-write never silently overwrites another's.
 _FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write)
+
+
+def dapr_state_key(key: str) -> str:
+    """The key as the sidecar accepts it. daprd stores "<app-id>||<key>" and refuses any key
+    containing "||" with INVALID_ARGUMENT (dapr pkg/components/state/state_config.go
+    GetModifiedStateKey, checkKeyIllegal), while our keys use "||" as a separator
+    ("progress||<user>"). Percent-encoding "%" and "|" keeps keys distinct and readable; keys
+    with neither are unchanged."""
+    return key.replace("%", "%25").replace("|", "%7C")
 
 
 def grpc_code(error: BaseException) -> grpc.StatusCode | None:
@@ -91,10 +109,18 @@ class DaprConnection:
         """Ask the sidecar whether it can serve this app (/v1.0/healthz/outbound: 204 when ready;
         /v1.0/healthz would depend on this app being healthy, which is circular)."""
         headers = {"dapr-api-token": self._api_token} if self._api_token else {}
-        url = f"http://{self.host}:{self.http_port}/v1.0/healthz/outbound"
+        base = f"http://{self.host}:{self.http_port}/v1.0"
         try:
-            response = await self._http.get(url, headers=headers)
+            response = await self._http.get(f"{base}/healthz/outbound", headers=headers)
             ok = 200 <= response.status_code < 300
+            if ok:
+                # The health routes skip the API token (dapr pkg/api/http/middlewares.go
+                # isRouteExcludedFromAPITokenAuth); /metadata does not, so a wrong or missing
+                # token shows here instead of on every call.
+                metadata = await self._http.get(f"{base}/metadata", headers=headers)
+                if metadata.status_code == 401:
+                    ok = False
+                    log.warning("dapr_api_token_refused", http_port=self.http_port)
         except httpx.HTTPError:
             ok = False
         if ok != self.sidecar_ok:
@@ -135,7 +161,7 @@ class DaprStateStore:
         client = self._dapr.require()
         try:
             response = await asyncio.wait_for(
-                client.get_state(self._store, key), self._dapr.call_timeout_s
+                client.get_state(self._store, dapr_state_key(key)), self._dapr.call_timeout_s
             )
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
             raise _unavailable("get_state", error) from error
@@ -150,7 +176,7 @@ class DaprStateStore:
             await asyncio.wait_for(
                 client.save_state(
                     self._store,
-                    key,
+                    dapr_state_key(key),
                     json.dumps(value),
                     etag=etag,
                     options=_FIRST_WRITE,
@@ -159,16 +185,29 @@ class DaprStateStore:
                 self._dapr.call_timeout_s,
             )
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError) as error:
-            if grpc_code(error) in _CONFLICT_CODES:
+            code = grpc_code(error)
+            if code in _CONFLICT_CODES and etag is not None:
                 raise ConcurrencyConflict(f"state key {key!r}: {error}") from error
+            if etag is None and code not in _SIDECAR_DOWN_CODES:
+                raise await self._first_write_failure(key, error) from error
             raise _unavailable("save_state", error) from error
         except TimeoutError as error:
             raise _unavailable("save_state", error) from error
 
+    async def _first_write_failure(self, key: str, error: Exception) -> Exception:
+        """A first write failed; whether the key exists now says why. It does: another writer
+        got there first (or our own write landed and only its answer was lost, which no reader
+        can tell apart), a conflict: the caller re-reads and decides. It does not: the store
+        failed, try again later."""
+        current = await self.get(key)
+        if current.value is None:
+            return _unavailable("save_state", error)
+        return ConcurrencyConflict(f"state key {key!r} already exists ({error})")
+
     async def delete(self, key: str, *, etag: str | None = None) -> None:
         client = self._dapr.require()
         try:
-            await client.delete_state(self._store, key, etag=etag)
+            await client.delete_state(self._store, dapr_state_key(key), etag=etag)
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError) as error:
             if grpc_code(error) in _CONFLICT_CODES:
                 raise ConcurrencyConflict(f"state key {key!r}: {error}") from error

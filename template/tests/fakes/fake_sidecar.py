@@ -1,7 +1,14 @@
-"""A fake Dapr sidecar for tests, as the Dapr Python SDK tests its own client: a gRPC server
-built on the SDK's generated DaprServicer (state with real etag and first-write semantics,
-recorded publishes) plus an HTTP stub for what the SDK asks over HTTP (the outbound health
-check and service invocation). Used by the real `dapr.aio` client; never a runtime mode.
+"""A fake Dapr sidecar for tests, as the Dapr Python SDK tests its own client
+(python-sdk tests/clients/fake_dapr_server.py): a gRPC server built on the SDK's generated
+DaprServicer plus an HTTP stub for what the SDK and the app ask over HTTP (the health checks,
+metadata and service invocation). Used by the real `dapr.aio` client; never a runtime mode.
+
+A fake is only as good as its fidelity: every behaviour below names the upstream file and
+function that decides it. Sources, read at:
+- dapr/dapr d8450742ce3260d93a2346f4398a1e60d019a45b (the sidecar, daprd)
+- dapr/components-contrib c23900d2760de2061143587c16c5e30ab3f092cf (the components)
+- dapr/python-sdk e4ad1818079c5089814e4d1610b585286d28b98f (the client; the service pins 1.19.0)
+State behaves as PostgreSQL v1 does, the store the cluster uses (dapr-component.yaml).
 """
 
 from __future__ import annotations
@@ -10,30 +17,66 @@ import json
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 import uvicorn
+import yaml
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
+from google.protobuf import any_pb2, empty_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from kit.adapters.dapr import dapr_state_key
+
 FIRST_WRITE = common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE
-# What the real sidecar answers when an etag does not match or a first write loses.
+# components-contrib state/errors.go: the prefix of every ETagError of kind "mismatch".
 ETAG_MISMATCH = "possible etag mismatch. error from state store"
+# components-contrib common/component/postgresql/v1/postgresql.go doSet: a first write (no
+# etag, concurrency first-write) to a key that exists updates no row and says so, as a plain
+# error, not an ETagError. daprd then answers INTERNAL, not ABORTED (below).
+NO_ITEM_UPDATED = "no item was updated"
+# dapr pkg/components/state/state_config.go: keys are stored as "<app-id>||<key>" (keyPrefix
+# "appid", the default) and a key may not contain the separator.
+KEY_SEPARATOR = "||"
+# kit errors/errors.go: the ErrorInfo domain of every error daprd builds.
+ERROR_DOMAIN = "dapr.io"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class _Fail(Exception):
+    """An error daprd would answer: gRPC code, message and ErrorInfo reason."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.reason = code, message, reason
+
+
+def _abort(context: grpc.ServicerContext, failure: _Fail) -> None:
+    # daprd's errors carry a google.rpc.ErrorInfo (kit errors/errors.go WithErrorInfo), which
+    # the SDK's DaprGrpcError parses (python-sdk dapr/clients/exceptions.py _parse_details).
+    status = status_pb2.Status(code=failure.code.value[0], message=failure.message)
+    if failure.reason:
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.ErrorInfo(reason=failure.reason, domain=ERROR_DOMAIN))
+        status.details.append(detail)
+    context.abort_with_status(rpc_status.to_status(status))
 
 
 @dataclass
@@ -47,79 +90,235 @@ class Published:
         return json.loads(self.data)
 
 
+@dataclass
+class Row:
+    """One row of PostgreSQL v1's state table: the value, its xmin as etag, its expiry."""
+
+    value: bytes
+    etag: int
+    expires_at: float | None = None
+
+
+def parse_scopes(value: str) -> dict[str, list[str]]:
+    """publishingScopes / subscriptionScopes as daprd reads them: "app1=t1,t2;app2=t3"
+    (dapr pkg/scopes/scopes.go GetScopedTopics: spaces dropped, entries without "=" ignored)."""
+    found: dict[str, list[str]] = {}
+    for entry in value.replace(" ", "").split(";"):
+        parts = entry.split("=")
+        if len(parts) < 2:
+            continue
+        topics = found.setdefault(parts[0], [])
+        for topic in parts[1].split(","):
+            if topic not in topics:
+                topics.append(topic)
+    return found
+
+
+@dataclass
+class PubsubScopes:
+    """What daprd lets one app do on one pub/sub component (dapr pkg/runtime/pubsub/adapter.go
+    IsOperationAllowed): allowedTopics first, then protectedTopics, then the app's own scope;
+    an app with no scope entry may use every topic that is neither."""
+
+    publishing: list[str] = field(default_factory=list)
+    subscribing: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
+
+    def _allowed(self, topic: str, scoped: list[str]) -> bool:
+        if self.allowed and topic not in self.allowed:
+            return False
+        if topic not in self.protected and not scoped:
+            return True
+        return topic in scoped
+
+    def may_publish(self, topic: str) -> bool:
+        return self._allowed(topic, self.publishing)
+
+    def may_subscribe(self, topic: str) -> bool:
+        return self._allowed(topic, self.subscribing)
+
+
 class _Servicer(dapr_pb2_grpc.DaprServicer):
     def __init__(self, sidecar: FakeSidecar) -> None:
         self.sidecar = sidecar
 
     def _check(self, method: str, context: grpc.ServicerContext) -> None:
         sidecar = self.sidecar
-        sidecar.calls[method] = sidecar.calls.get(method, 0) + 1
+        with sidecar.lock:
+            sidecar.calls[method] = sidecar.calls.get(method, 0) + 1
         if sidecar.api_token is not None:
+            # dapr pkg/api/grpc/auth.go checkAPITokenInContext: a missing or wrong
+            # dapr-api-token is Unauthenticated (invokev1.ErrorFromHTTPResponseCode(401)), whose
+            # message is the HTTP status text.
             offered = dict(context.invocation_metadata()).get("dapr-api-token")
             if offered != sidecar.api_token:
-                context.abort(
-                    grpc.StatusCode.UNAUTHENTICATED, "authentication error: api token mismatch"
-                )
+                _abort(context, _Fail(grpc.StatusCode.UNAUTHENTICATED, "Unauthorized"))
+        # Test control, not daprd: an injected outage of the component behind the call.
         failures = sidecar.failures.get(method)
         if failures:
             code, left = failures
             sidecar.failures[method] = (code, left - 1) if left > 1 else None
-            context.abort(code, f"injected failure of {method}")
+            _abort(context, _Fail(code, f"injected failure of {method}"))
+
+    def _store(self, name: str) -> dict[str, Row]:
+        # dapr pkg/api/universal/state_query.go GetStateStore: an unknown (or not scoped to
+        # this app) store is InvalidArgument "state store <name> is not found"
+        # (pkg/api/errors/state.go NotFound).
+        if name not in self.sidecar.state_stores:
+            raise _Fail(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"state store {name} is not found",
+                "DAPR_STATE_NOT_FOUND",
+            )
+        return self.sidecar.state.setdefault(name, {})
 
     def GetState(self, request, context):
         self._check("GetState", context)
-        with self.sidecar.lock:
-            value, etag = self.sidecar.state.get(request.store_name, {}).get(request.key, (b"", ""))
-        return state_pb2.GetStateResponse(data=value, etag=etag)
+        sidecar = self.sidecar
+        try:
+            with sidecar.lock:
+                store = self._store(request.store_name)
+                row = sidecar.live_row(store, sidecar.stored_key(request.key))
+        except _Fail as failure:
+            _abort(context, failure)
+        if row is None:
+            # components-contrib postgresql.go Get: no row is an empty response, not an error;
+            # dapr pkg/api/grpc/grpc.go GetState: a nil etag becomes "" (stringValueOrEmpty).
+            return state_pb2.GetStateResponse(data=b"", etag="")
+        metadata = {}
+        if row.expires_at is not None:
+            # postgresql.go Get reports the expiry as metadata "ttlExpireTime", RFC 3339 UTC.
+            expiry = datetime.fromtimestamp(row.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            metadata["ttlExpireTime"] = expiry
+        return state_pb2.GetStateResponse(data=row.value, etag=str(row.etag), metadata=metadata)
 
     def SaveState(self, request, context):
         self._check("SaveState", context)
-        with self.sidecar.lock:
-            store = self.sidecar.state.setdefault(request.store_name, {})
-            for item in request.states:
-                current = store.get(item.key)
-                offered = item.etag.value if item.HasField("etag") else None
-                first_write = item.HasField("options") and item.options.concurrency == FIRST_WRITE
-                if (
-                    offered is not None
-                    and offered != ""
-                    and (current is None or current[1] != offered)
-                ):
-                    context.abort(
-                        grpc.StatusCode.ABORTED,
-                        "possible etag mismatch. error from state store: etag does not match",
-                    )
-                if (offered is None or offered == "") and first_write and current is not None:
-                    context.abort(grpc.StatusCode.ABORTED, f"{ETAG_MISMATCH}: the key exists")
-                store[item.key] = (item.value, uuid.uuid4().hex)
-        return _empty()
+        sidecar = self.sidecar
+        if sidecar.before_save is not None:
+            # Test control: another writer acts between this app's read and its write.
+            hook, sidecar.before_save = sidecar.before_save, None
+            hook()
+        errors: list[_Fail] = []
+        try:
+            with sidecar.lock:
+                store = self._store(request.store_name)
+                for item in request.states:
+                    failure = sidecar.set_row(store, item)
+                    if failure is not None:
+                        errors.append(failure)
+        except _Fail as failure:
+            _abort(context, failure)
+        if sidecar.lose_next_ack:
+            # Test control: the write landed but its answer was lost (a per-attempt timeout,
+            # pkg/resiliency/policy.go), and Dapr's retry of the same first write then found the
+            # row: "no item was updated" is not an ETagError, so pkg/components/state/bulk.go
+            # PerformBulkStoreOperation retries it like any other error.
+            sidecar.lose_next_ack = False
+            errors.append(_Fail(grpc.StatusCode.INTERNAL, NO_ITEM_UPDATED))
+        if errors:
+            # dapr pkg/api/grpc/grpc.go SaveState: "failed saving state in state store <name>:
+            # <error>" (pkg/messages/predefined.go ErrStateSave), with the code from
+            # getStateErrorCode: ETagError mismatch -> Aborted, invalid -> InvalidArgument,
+            # anything else -> Internal. Several items fail independently (components-contrib
+            # state/bulk.go DefaultBulkStore) and the first etag error decides the code.
+            etag_errors = [f for f in errors if f.code != grpc.StatusCode.INTERNAL]
+            first = (etag_errors or errors)[0]
+            detail = "; ".join(f.message for f in errors)
+            _abort(
+                context,
+                _Fail(
+                    first.code,
+                    f"failed saving state in state store {request.store_name}: {detail}",
+                    "ERR_STATE_SAVE",
+                ),
+            )
+        return empty_pb2.Empty()
 
     def DeleteState(self, request, context):
         self._check("DeleteState", context)
-        with self.sidecar.lock:
-            store = self.sidecar.state.setdefault(request.store_name, {})
-            current = store.get(request.key)
-            if (
-                request.HasField("etag")
-                and request.etag.value
-                and (current is None or current[1] != request.etag.value)
-            ):
-                context.abort(grpc.StatusCode.ABORTED, "possible etag mismatch")
-            store.pop(request.key, None)
-        return _empty()
+        sidecar = self.sidecar
+        try:
+            with sidecar.lock:
+                store = self._store(request.store_name)
+                key = sidecar.stored_key(request.key)
+                offered = request.etag.value if request.HasField("etag") else ""
+                if not offered:
+                    # postgresql.go doDelete: without an etag, delete whatever is there.
+                    store.pop(key, None)
+                    return empty_pb2.Empty()
+                # postgresql.go doDelete: the etag must be a uint32 (xmin), and a delete that
+                # touches no row with an etag is an ETagError mismatch.
+                etag = _parse_etag(offered)
+                row = store.get(key)
+                if row is None or row.etag != etag:
+                    raise _Fail(grpc.StatusCode.ABORTED, ETAG_MISMATCH)
+                del store[key]
+        except _Fail as failure:
+            # dapr grpc.go DeleteState: ErrStateDelete "failed deleting state with key <key>:
+            # <error>", code from getStateErrorCode.
+            _abort(
+                context,
+                _Fail(
+                    failure.code,
+                    f"failed deleting state with key {request.key}: {failure.message}",
+                    failure.reason or "ERR_STATE_DELETE",
+                ),
+            )
+        return empty_pb2.Empty()
 
     def PublishEvent(self, request, context):
         self._check("PublishEvent", context)
-        self.sidecar.published.append(
-            Published(request.pubsub_name, request.topic, request.data, request.data_content_type)
+        sidecar = self.sidecar
+        # dapr pkg/api/grpc/grpc.go validateAndGetPubsubAndTopic: an unknown (or not scoped to
+        # this app) pub/sub is InvalidArgument "pubsub <name> is not found"
+        # (pkg/api/errors/pubsub.go NotFound).
+        scopes = sidecar.pubsubs.get(request.pubsub_name)
+        if scopes is None:
+            _abort(
+                context,
+                _Fail(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"pubsub {request.pubsub_name} is not found",
+                    "DAPR_PUBSUB_NOT_FOUND",
+                ),
+            )
+        # dapr pkg/runtime/pubsub/publisher/publisher.go Publish: a topic outside the app's
+        # publishingScopes is a NotAllowedError, answered PermissionDenied "topic <t> is not
+        # allowed for app id <id>" (grpc.go PublishEvent, pkg/api/errors/pubsub.go
+        # PublishForbidden).
+        if not scopes.may_publish(request.topic):
+            _abort(
+                context,
+                _Fail(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"topic {request.topic} is not allowed for app id {sidecar.app_id}",
+                    "DAPR_PUBSUB_FORBIDDEN",
+                ),
+            )
+        with sidecar.lock:
+            sidecar.published.append(
+                Published(
+                    request.pubsub_name, request.topic, request.data, request.data_content_type
+                )
+            )
+        return empty_pb2.Empty()
+
+
+def _parse_etag(offered: str) -> int:
+    # components-contrib postgresql.go doSet / doDelete: strconv.ParseUint(etag, 10, 32), else
+    # state.NewETagError(ETagInvalid): "invalid etag value: ...", answered InvalidArgument.
+    try:
+        etag = int(offered, 10)
+    except ValueError:
+        etag = -1
+    if not 0 <= etag < 2**32 or not offered.isdigit():
+        raise _Fail(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f'invalid etag value: strconv.ParseUint: parsing "{offered}": invalid syntax',
         )
-        return _empty()
-
-
-def _empty():
-    from google.protobuf import empty_pb2
-
-    return empty_pb2.Empty()
+    return etag
 
 
 @dataclass
@@ -128,18 +327,124 @@ class FakeSidecar:
     api_token: str | None = None
     grpc_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
-    state: dict[str, dict[str, tuple[bytes, str]]] = field(default_factory=dict)
+    # The components this app may use (those whose `scopes` list it), by name.
+    state_stores: set[str] = field(default_factory=lambda: {"statestore"})
+    pubsubs: dict[str, PubsubScopes] = field(default_factory=lambda: {"pubsub": PubsubScopes()})
+    state: dict[str, dict[str, Row]] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     failures: dict[str, tuple[grpc.StatusCode, int] | None] = field(default_factory=dict)
     healthy: bool = True
     invoke_handlers: dict[tuple[str, str], Callable[[dict], Any]] = field(default_factory=dict)
     invoked: list[tuple[str, str, Any]] = field(default_factory=list)
+    # Test controls (see SaveState).
+    before_save: Callable[[], None] | None = None
+    lose_next_ack: bool = False
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        # PostgreSQL's xmin: a transaction id, a uint32 that grows with every write.
+        self._xmin = 1000
         self._grpc: grpc.Server | None = None
         self._http: uvicorn.Server | None = None
+
+    @classmethod
+    def for_app(cls, app_id: str, components_file: Path, **kwargs: Any) -> FakeSidecar:
+        """A sidecar loading the components of `components_file` as daprd would for `app_id`:
+        only those whose `scopes` list it (a component without scopes is for every app), and
+        the pub/sub topic scopes from their metadata (dapr pkg/runtime/processor/pubsub/
+        pubsub.go: ScopedPublishings / ScopedSubscriptions from publishingScopes /
+        subscriptionScopes; allowedTopics, protectedTopics)."""
+        stores: set[str] = set()
+        pubsubs: dict[str, PubsubScopes] = {}
+        for doc in yaml.safe_load_all(components_file.read_text()):
+            if not doc or doc.get("kind") != "Component":
+                continue
+            if doc.get("scopes") and app_id not in doc["scopes"]:
+                continue
+            name, kind = doc["metadata"]["name"], doc["spec"]["type"]
+            metadata = {m["name"]: str(m.get("value", "")) for m in doc["spec"]["metadata"]}
+            if kind.startswith("state."):
+                stores.add(name)
+            elif kind.startswith("pubsub."):
+
+                def topics(key: str, metadata: dict[str, str] = metadata) -> list[str]:
+                    value = metadata.get(key, "").replace(" ", "")
+                    return [t for t in value.split(",") if t]
+
+                pubsubs[name] = PubsubScopes(
+                    publishing=parse_scopes(metadata.get("publishingScopes", "")).get(app_id, []),
+                    subscribing=parse_scopes(metadata.get("subscriptionScopes", "")).get(
+                        app_id, []
+                    ),
+                    allowed=topics("allowedTopics"),
+                    protected=topics("protectedTopics"),
+                )
+        return cls(app_id=app_id, state_stores=stores, pubsubs=pubsubs, **kwargs)
+
+    # -- state as PostgreSQL v1 keeps it ------------------------------------------------
+    def stored_key(self, key: str) -> str:
+        """dapr pkg/components/state/state_config.go GetModifiedStateKey (keyPrefix appid)."""
+        if KEY_SEPARATOR in key:
+            raise _Fail(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"input key/keyPrefix '{key}' can't contain '{KEY_SEPARATOR}'",
+                "DAPR_STATE_ILLEGAL_KEY",
+            )
+        return f"{self.app_id}{KEY_SEPARATOR}{key}"
+
+    def live_row(self, store: dict[str, Row], key: str) -> Row | None:
+        # postgresql.go Get and the etag UPDATE: rows past their expiredate do not exist (the
+        # garbage collector deletes them later; cleanupInterval).
+        row = store.get(key)
+        if row is not None and row.expires_at is not None and row.expires_at <= self.clock():
+            return None
+        return row
+
+    def _next_etag(self) -> int:
+        self._xmin += 1
+        return self._xmin
+
+    def set_row(self, store: dict[str, Row], item: common_pb2.StateItem) -> _Fail | None:
+        """components-contrib common/component/postgresql/v1/postgresql.go doSet, with the
+        queries of state/postgresql/v1/postgresql.go SetQueryFn."""
+        if not item.key:
+            # dapr grpc.go SaveState: "state key cannot be empty", InvalidArgument.
+            raise _Fail(grpc.StatusCode.INVALID_ARGUMENT, "state key cannot be empty")
+        key = self.stored_key(item.key)
+        # components-contrib state/utils/ttl.go ParseTTL: "ttlInSeconds", an integer >= -1;
+        # postgresql.go doSet: only a positive TTL sets expiredate, a bad one is an error.
+        ttl_text = item.metadata.get("ttlInSeconds", "")
+        try:
+            ttl = int(ttl_text) if ttl_text else None
+        except ValueError:
+            ttl = -2
+        if ttl is not None and not -1 <= ttl <= 2**31 - 1:
+            return _Fail(
+                grpc.StatusCode.INTERNAL,
+                "error parsing TTL: incorrect value for metadata 'ttlInSeconds'",
+            )
+        expires_at = self.clock() + ttl if ttl and ttl > 0 else None
+        offered = item.etag.value if item.HasField("etag") else ""
+        first_write = item.HasField("options") and item.options.concurrency == FIRST_WRITE
+        live = self.live_row(store, key)
+        if offered:
+            # UPDATE ... WHERE key = $1 AND xmin = $4 AND not expired: no such row is an
+            # ETagError mismatch, whatever the concurrency option.
+            try:
+                etag = _parse_etag(offered)
+            except _Fail as invalid:
+                return invalid
+            if live is None or live.etag != etag:
+                return _Fail(grpc.StatusCode.ABORTED, ETAG_MISMATCH)
+        elif first_write and live is not None:
+            # INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE the row has expired: a live row
+            # is left alone, no row is affected, and the error is a plain one.
+            return _Fail(grpc.StatusCode.INTERNAL, NO_ITEM_UPDATED)
+        # Without an etag and last-write: an upsert.
+        store[key] = Row(value=item.value, etag=self._next_etag(), expires_at=expires_at)
+        return None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> FakeSidecar:
@@ -168,8 +473,9 @@ class FakeSidecar:
     def _start_http(self) -> None:
         app = Starlette(
             routes=[
-                Route("/v1.0/healthz/outbound", self._health, methods=["GET"]),
+                Route("/v1.0/healthz/outbound", self._outbound_health, methods=["GET"]),
                 Route("/v1.0/healthz", self._health, methods=["GET"]),
+                Route("/v1.0/metadata", self._metadata, methods=["GET"]),
                 Route(
                     "/v1.0/invoke/{app_id}/method/{method:path}",
                     self._invoke,
@@ -200,11 +506,35 @@ class FakeSidecar:
         self.failures[method] = (code, times)
 
     def on_invoke(self, app_id: str, method: str, handler: Callable[[dict], Any]) -> None:
+        """`handler(payload)` answers for the other app: a JSON value (200), or a
+        (status, JSON value) pair."""
         self.invoke_handlers[(app_id, method)] = handler
 
+    # The helpers below take and give keys as the app names them ("progress||ada"); the app's
+    # Dapr adapter encodes them for the sidecar (ports/dapr.py dapr_state_key).
+    def put(self, store: str, key: str, value: Any) -> None:
+        """Another writer (another replica, another request) saves `key` directly."""
+        with self.lock:
+            rows = self.state.setdefault(store, {})
+            rows[self.stored_key(dapr_state_key(key))] = Row(
+                json.dumps(value).encode(), self._next_etag()
+            )
+
     def value(self, store: str, key: str) -> Any:
-        raw = self.state.get(store, {}).get(key)
-        return json.loads(raw[0]) if raw else None
+        with self.lock:
+            row = self.live_row(self.state.get(store, {}), self.stored_key(dapr_state_key(key)))
+        return json.loads(row.value) if row else None
+
+    def stored_keys(self, store: str = "statestore") -> list[str]:
+        """The keys as daprd stored them ("<app-id>||<key>")."""
+        with self.lock:
+            rows = self.state.get(store, {})
+            return [k for k in rows if self.live_row(rows, k) is not None]
+
+    def keys(self, store: str = "statestore") -> list[str]:
+        """The app's keys, as it named them."""
+        prefix = f"{self.app_id}{KEY_SEPARATOR}"
+        return [unquote(k[len(prefix) :]) for k in self.stored_keys(store)]
 
     def topics(self) -> list[str]:
         return [p.topic for p in self.published]
@@ -220,20 +550,57 @@ class FakeSidecar:
         }
 
     # -- HTTP ---------------------------------------------------------------------------
-    async def _health(self, request: Request) -> Response:
+    def _token_refused(self, request: Request) -> Response | None:
+        # dapr pkg/api/http/middlewares.go APITokenAuthMiddleware: every route but GET
+        # /v1.0/healthz and /v1.0/healthz/outbound wants the token; a missing or wrong one is
+        # 401 "invalid api token" (plain text, http.Error).
         if self.api_token is not None and request.headers.get("dapr-api-token") != self.api_token:
-            return Response(status_code=401)
-        return Response(status_code=204 if self.healthy else 500)
+            return PlainTextResponse("invalid api token\n", status_code=401)
+        return None
+
+    def _not_ready(self, code: str, message: str) -> Response:
+        # dapr pkg/api/http/responses.go respondWithError: {"errorCode", "message"}, 500.
+        return JSONResponse({"errorCode": code, "message": message}, status_code=500)
+
+    async def _outbound_health(self, request: Request) -> Response:
+        # dapr pkg/api/http/healthz.go onGetOutboundHealthz: 204 once the sidecar can serve
+        # the app's calls, else ErrOutboundHealthNotReady; no token needed (middlewares.go).
+        if self.healthy:
+            return Response(status_code=204)
+        return self._not_ready("ERR_OUTBOUND_HEALTH_NOT_READY", "dapr outbound is not ready")
+
+    async def _health(self, request: Request) -> Response:
+        # healthz.go onGetHealthz: like the outbound check, but it also waits for the app.
+        if self.healthy:
+            return Response(status_code=204)
+        return self._not_ready("ERR_HEALTH_NOT_READY", "dapr is not ready: [grpc-api-server]")
+
+    async def _metadata(self, request: Request) -> Response:
+        # dapr pkg/api/http/metadata.go onGetMetadata: the app's id and what it loaded; behind
+        # the API token like every non-health route.
+        if refused := self._token_refused(request):
+            return refused
+        components = [{"name": n, "type": "state.postgresql"} for n in sorted(self.state_stores)]
+        components += [{"name": n, "type": "pubsub.kafka"} for n in sorted(self.pubsubs)]
+        return JSONResponse({"id": self.app_id, "components": components})
 
     async def _invoke(self, request: Request) -> Response:
-        if not self.healthy:
-            return JSONResponse({"errorCode": "ERR_DIRECT_INVOKE", "message": "sidecar down"}, 500)
+        # The SDK's async client invokes over HTTP (python-sdk dapr/aio/clients/__init__.py
+        # DaprClient.invoke_method -> dapr/clients/http/dapr_invocation_http_client.py).
+        if refused := self._token_refused(request):
+            return refused
         app_id, method = request.path_params["app_id"], request.path_params["method"]
+        if not self.healthy:
+            # directmessaging.go onDirectMessage: a transport failure (the other sidecar cannot
+            # be reached) is ErrDirectInvoke, 500 (pkg/messages/predefined.go).
+            return self._not_ready("ERR_DIRECT_INVOKE", f"failed to invoke, id: {app_id}")
         body = await request.body()
         payload = json.loads(body) if body else None
         self.invoked.append((app_id, method, payload))
         handler = self.invoke_handlers.get((app_id, method))
         if handler is None:
+            # dapr pkg/api/http/directmessaging.go onDirectMessage: a target that cannot be
+            # reached is ErrDirectInvoke, 500 (pkg/messages/predefined.go).
             return JSONResponse(
                 {
                     "errorCode": "ERR_DIRECT_INVOKE",
@@ -241,4 +608,7 @@ class FakeSidecar:
                 },
                 status_code=500,
             )
-        return JSONResponse(handler(payload))
+        # directmessaging.go: whatever the other app answered, status and body, is passed on.
+        answer = handler(payload)
+        status, content = answer if isinstance(answer, tuple) else (200, answer)
+        return JSONResponse(content, status_code=status)
