@@ -24,7 +24,7 @@ class ServiceRuntime:
         self._agent_factory = agent_factory
         self._input_topics = input_topics
         self.agent: BaseAgent | None = None
-        self.dapr = None  # ports.dapr.DaprConnection in Dapr mode
+        self.dapr = None  # kit.adapters.dapr.DaprConnection in Dapr mode
         self.bus = None
         self._db = None
         self._llm = None
