@@ -30,7 +30,8 @@ class Question:
     type: str
     help: str
     default: Any
-    choices: dict[str, Any] | None
+    # A mapping label -> value, or a Jinja string that renders to one (built from the registry).
+    choices: dict[str, Any] | str | None
     validator: str | None
     computed: bool
 
@@ -57,15 +58,51 @@ def questions(path: Path = COPIER_YML) -> dict[str, Question]:
     return found
 
 
-def choice_values(name: str) -> list[Any]:
+def choices(name: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """label -> value for a question, rendering templated choices as Copier does."""
     question = questions()[name]
-    return list(question.choices.values()) if question.choices else []
+    if isinstance(question.choices, str):
+        rendered = yaml.safe_load(render(question.choices, context or registry_context()))
+        return dict(rendered or {})
+    return dict(question.choices or {})
+
+
+def choice_values(name: str) -> list[Any]:
+    return list(choices(name).values())
 
 
 def choice_help(name: str) -> dict[Any, str]:
     """value -> the one-line description copier shows for it."""
-    question = questions()[name]
-    return {value: label for label, value in (question.choices or {}).items()}
+    return {value: label for label, value in choices(name).items()}
+
+
+def computed_value(question: Question, context: dict[str, Any]) -> Any:
+    """A `when: false` question's value: its default, rendered, and parsed when it is YAML."""
+    value = question.default
+    if isinstance(value, str):
+        value = render(value, context)
+        if question.type in ("yaml", "bool", "int"):
+            value = yaml.safe_load(value)
+    return value
+
+
+@lru_cache
+def registry_context() -> dict[str, Any]:
+    """The computed facts that need no answer (the agent type registry, the stack boundary)."""
+    context: dict[str, Any] = {}
+    for name, question in questions().items():
+        if question.computed and not _mentions_answers(question.default):
+            context[name] = computed_value(question, context)
+    return context
+
+
+def registry() -> dict[str, dict[str, Any]]:
+    """copier.yml's agent type registry: type -> its facts (stack name, topics, intent...)."""
+    return registry_context()["agent_types"]
+
+
+def _mentions_answers(default: Any) -> bool:
+    return isinstance(default, str) and ("{{" in default or "{%" in default)
 
 
 @lru_cache
@@ -101,13 +138,16 @@ def resolve(answers: dict[str, Any]) -> dict[str, Any]:
 
     Raises ValueError with the same "Validation error for question 'x': ..." line Copier gives.
     """
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = dict(registry_context())
     known = questions()
-    unknown = sorted(set(answers) - set(known))
+    asked = {name for name, question in known.items() if not question.computed}
+    unknown = sorted(set(answers) - asked)
     if unknown:
-        raise ValueError(f"Unknown question(s) {', '.join(unknown)}; known: {', '.join(known)}.")
+        raise ValueError(f"Unknown question(s) {', '.join(unknown)}; known: {', '.join(asked)}.")
     for name, question in known.items():
         if question.computed:
+            if name not in context:
+                context[name] = computed_value(question, context)
             continue
         if name in answers:
             value = _cast(question, answers[name])
@@ -115,9 +155,9 @@ def resolve(answers: dict[str, Any]) -> dict[str, Any]:
             value = _cast(question, render(question.default, context))
         else:
             raise ValueError(f"Validation error for question '{name}': an answer is required.")
-        if question.choices and value not in question.choices.values():
+        options = list(choices(name, context).values()) if question.choices else []
+        if options and value not in options:
             # Copier's own wording for a value outside `choices`.
-            options = list(question.choices.values())
             raise ValueError(f"Invalid choice for '{name}': {value!r} is not in {options}")
         if question.validator:
             message = render(question.validator, {**context, name: value}).strip()

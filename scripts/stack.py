@@ -1,7 +1,7 @@
-"""The LearnFlow stack: all five agents rendered together, and checks across a services dir.
+"""The LearnFlow stack: every agent type rendered together, and checks across a services dir.
 
-Topics are never listed here: each service's input and output topics are computed from
-copier.yml (the `input_topics` / `output_topics` values) for that service's agent type.
+Neither the agents nor their topics are listed here: both come from copier.yml's registry of
+agent types (`agent_types`), so a type added there joins the stack.
 """
 
 from __future__ import annotations
@@ -15,27 +15,13 @@ import yaml
 
 from hooks import answers as template_answers
 
-# The product's five agents: the name each is deployed under, and its type.
-STACK = (
-    ("triage", "router"),
-    ("concepts", "explainer"),
-    ("debug", "debugger"),
-    ("exercise", "generator"),
-    ("progress", "tracker"),
-)
+# The product's agents, from copier.yml's registry: the name each is deployed under, its type.
+STACK = tuple((entry["stack_name"], kind) for kind, entry in template_answers.registry().items())
 # Topics that cross the stack's boundary, so nobody inside the stack is expected to publish
-# (entry) or consume (exit) them: the frontend publishes learner requests and submissions and
-# reads the responses; notifications read struggle alerts.
-ENTRY_TOPICS = frozenset({"learning.requests", "exercise.submissions"})
-EXIT_TOPICS = frozenset(
-    {
-        "concept.responses",
-        "debug.responses",
-        "exercise.responses",
-        "progress.updates",
-        "struggle.alerts",
-    }
-)
+# (entry) or consume (exit) them (copier.yml's stack_boundary).
+_BOUNDARY = template_answers.registry_context()["stack_boundary"]
+ENTRY_TOPICS = frozenset(_BOUNDARY["entry_topics"])
+EXIT_TOPICS = frozenset(_BOUNDARY["exit_topics"])
 ANSWERS_FILE = ".copier-answers.yml"
 
 
@@ -51,11 +37,8 @@ def stack_answers(index: int, name: str, agent_type: str) -> dict[str, Any]:
 
 
 def topics_for(agent_type: str) -> tuple[list[str], list[str]]:
-    questions = template_answers.questions()
-    context = {"agent_type": agent_type}
-    inputs = yaml.safe_load(template_answers.render(questions["input_topics"].default, context))
-    outputs = yaml.safe_load(template_answers.render(questions["output_topics"].default, context))
-    return list(inputs), list(outputs)
+    entry = template_answers.registry()[agent_type]
+    return list(entry["input_topics"]), list(entry["output_topics"])
 
 
 def dead_letter_topic(topic: str) -> str:

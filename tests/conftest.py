@@ -17,17 +17,15 @@ import copier
 import pytest
 import yaml
 
+from hooks import answers as template_answers
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-AGENT_TYPES: tuple[str, ...] = tuple(COPIER_YML["agent_type"]["choices"].values())
+# copier.yml's registry of agent types: what every type-parametrised test runs over.
+REGISTRY: dict[str, dict] = template_answers.registry()
+AGENT_TYPES: tuple[str, ...] = tuple(REGISTRY)
 # The LearnFlow names the product uses for each type (the stack renders these).
-STACK_NAMES = {
-    "router": "triage",
-    "explainer": "concepts",
-    "debugger": "debug",
-    "generator": "exercise",
-    "tracker": "progress",
-}
+STACK_NAMES = {kind: entry["stack_name"] for kind, entry in REGISTRY.items()}
 TEMPLATE_VERSION = "v1.0.0"
 # Copier commits in scratch repositories during updates; a fresh machine may have no git
 # identity, and the tests must not depend on one.

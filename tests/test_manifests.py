@@ -159,10 +159,10 @@ def seconds(duration: str) -> float:
 
 
 def config_default(root: Path, setting: str) -> float:
-    """A float setting's default, as the rendered config.py declares it."""
+    """A float setting's default, as the rendered kit/settings.py declares it."""
     import re
 
-    config = (root / "config.py").read_text()
+    config = (root / "kit" / "settings.py").read_text()
     found = re.search(rf"{setting}: float = Field\(default=([0-9.]+)", config)
     assert found, setting
     return float(found.group(1))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import STACK_NAMES, TEMPLATE_VERSION, run_wrapper
+from conftest import REGISTRY, STACK_NAMES, TEMPLATE_VERSION, run_wrapper
 
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -79,18 +79,10 @@ SANDBOX_FILES = {
     "tests/support/production.py",
     "tests/support/restricted_launch.py",
 }
-# The type's own logic: rendered into that type's services and no other.
+# The type's own logic, from copier.yml's registry: rendered into that type's services only.
 TYPE_FILES = {
-    "router": {"intent_classifier.py", "content/intents.jsonl"},
-    "explainer": {"concept_library.py", "concept_data.py", *SANDBOX_FILES},
-    "debugger": {
-        "traceback_analysis.py",
-        "error_explanations.py",
-        "debug_analysis.py",
-        *SANDBOX_FILES,
-    },
-    "generator": {"exercise_bank.py", "grading.py", "grading_harness.py", *SANDBOX_FILES},
-    "tracker": {"progress_model.py"},
+    kind: {*entry["files"], *(SANDBOX_FILES if entry["runs_code"] else ())}
+    for kind, entry in REGISTRY.items()
 }
 
 

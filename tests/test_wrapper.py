@@ -228,7 +228,7 @@ def test_wrapper_choices_and_defaults_come_from_copier_yml():
 
     parser = generate_agent.build_parser()
     by_flag = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
-    assert list(by_flag["--type"].choices) == list(COPIER_YML["agent_type"]["choices"].values())
+    assert list(by_flag["--type"].choices) == list(COPIER_YML["agent_types"]["default"])
     for flag, question in (
         ("--port", "port"),
         ("--dapr-port", "dapr_http_port"),

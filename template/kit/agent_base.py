@@ -55,6 +55,12 @@ class BaseAgent:
     specialty: str = "Python"
     #: True for agents that run learner or LLM code: the service starts the sandbox for them.
     runs_code: bool = False
+    #: A question a learner might send this agent: the kit's tests send it, the docs show it.
+    sample_query: str = "how do for loops work?"
+    #: A valid payload for each topic this agent consumes (the kit's tests, the event docs).
+    sample_events: dict[str, dict[str, Any]] = {}
+    #: Context that makes the agent answer with the LLM, where it only does when asked to.
+    llm_context: dict[str, Any] = {}
 
     def __init__(self, deps: AgentDeps) -> None:
         self.deps = deps

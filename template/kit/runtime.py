@@ -65,9 +65,7 @@ class ServiceRuntime:
             )
             state = DaprStateStore(self.dapr, settings.state_store_name)
             events = DaprEventBus(self.dapr, settings.pubsub_name)
-            invoker = DaprServiceInvoker(
-                self.dapr, getattr(settings, "invoke_timeout_s", settings.dapr_call_timeout_s)
-            )
+            invoker = DaprServiceInvoker(self.dapr, settings.invoke_timeout_s)
             if background:
                 self._tasks.append(
                     asyncio.create_task(self.dapr.monitor(settings.dapr_probe_interval_s))

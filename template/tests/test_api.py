@@ -8,48 +8,21 @@ from functools import partial
 import pytest
 from conftest import cloud_event, make_client
 
+from agent import Agent
 from kit.identity import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
 
-# A realistic, valid payload for every input topic of the LearnFlow agents.
-SAMPLE_EVENTS = {
-    "learning.requests": {"user_id": "u1", "query": "how do for loops work?", "context": {}},
-    "concept.requests": {"user_id": "u1", "query": "what is a list?", "context": {}},
-    "debug.requests": {
-        "user_id": "u1",
-        "query": "NameError: name 'totl' is not defined",
-        "context": {"code": "total = 0\nprint(totl)\n"},
-    },
-    "exercise.requests": {"user_id": "u1", "query": "a loop exercise please", "context": {}},
-    "exercise.submissions": {
-        "user_id": "u1",
-        "exercise_id": "sum-of-evens",
-        "code": "def sum_of_evens(numbers):\n    return sum(n for n in numbers if n % 2 == 0)\n",
-    },
-    "progress.requests": {"user_id": "u1", "query": "how am I doing?", "context": {}},
-    "exercise.grades": {
-        "user_id": "u1",
-        "exercise_id": "sum-of-evens",
-        "topic": "lists",
-        "difficulty": "beginner",
-        "score": 1.0,
-        "passed": 5,
-        "total": 5,
-        "error_type": None,
-        "graded_at": "2026-01-05T10:00:00+00:00",
-    },
-}
-QUERIES = {
-    "router": "how do for loops work?",
-    "explainer": "how do for loops work?",
-    "debugger": 'Traceback (most recent call last):\n  File "main.py", line 2, in <module>\n'
-    "    print(totl)\nNameError: name 'totl' is not defined",
-    "generator": "give me a loop exercise",
-    "tracker": "how am I doing?",
-}
+# What a learner sends this type, and a valid payload for each topic it consumes: declared by
+# the agent itself (agent.py), so these tests run unchanged for any type.
+SAMPLE_QUERY = Agent.sample_query
+SAMPLE_EVENTS = Agent.sample_events
+
+
+def test_the_agent_declares_a_sample_for_every_topic_it_consumes():
+    assert set(SAMPLE_EVENTS) == set(INPUT_TOPICS)
 
 
 def process(client, query: str | None = None, **extra):
-    body = {"user_id": "learner-1", "query": query or QUERIES[AGENT_TYPE], "context": {}}
+    body = {"user_id": "learner-1", "query": query or SAMPLE_QUERY, "context": {}}
     body.update(extra)
     return client.post("/process", json=body)
 
@@ -193,7 +166,7 @@ def test_app_token_guards_everything_but_health_and_metrics():
         assert client.get("/dapr/subscribe").status_code == 401
         ok = client.post(
             "/process",
-            json={"user_id": "u1", "query": QUERIES[AGENT_TYPE]},
+            json={"user_id": "u1", "query": SAMPLE_QUERY},
             headers={"dapr-api-token": "s3cret-app-token"},
         )
         assert ok.status_code == 200
@@ -201,7 +174,7 @@ def test_app_token_guards_everything_but_health_and_metrics():
 
 def test_stream_sends_deltas_then_the_full_reply(client):
     with client.stream(
-        "POST", "/process/stream", json={"user_id": "u1", "query": QUERIES[AGENT_TYPE]}
+        "POST", "/process/stream", json={"user_id": "u1", "query": SAMPLE_QUERY}
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")

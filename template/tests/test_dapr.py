@@ -19,11 +19,11 @@ from conftest import cloud_event, make_client
 from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from fakes.fake_sidecar import FakeSidecar
-from test_api import QUERIES, SAMPLE_EVENTS
+from test_api import SAMPLE_EVENTS, SAMPLE_QUERY
 
+from kit.adapters.dapr import DaprConnection, grpc_code
 from kit.identity import APP_ID, INPUT_TOPICS, OUTPUT_TOPICS
 from kit.interfaces import ConcurrencyConflict, DependencyUnavailable
-from kit.adapters.dapr import DaprConnection, grpc_code
 
 COMPONENTS = Path(__file__).resolve().parents[1] / "dapr-component.yaml"
 FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write)
@@ -139,14 +139,8 @@ def test_sidecar_absent_at_start():
         topic = INPUT_TOPICS[0]
         event = cloud_event(SAMPLE_EVENTS[topic], event_id="early")
         assert client.post(f"/events/{topic}", json=event).json() == {"status": "RETRY"}
-        reply = client.post("/process", json={"user_id": "u1", "query": QUERIES_FOR_TYPE()})
+        reply = client.post("/process", json={"user_id": "u1", "query": SAMPLE_QUERY})
         assert reply.status_code == 200 and reply.json()["response"]
-
-
-def QUERIES_FOR_TYPE() -> str:  # noqa: N802 - reads like a constant at the call site
-    from kit.identity import AGENT_TYPE
-
-    return QUERIES[AGENT_TYPE]
 
 
 def test_sidecar_lost_mid_run_and_back(dapr_client, sidecar):
@@ -156,7 +150,7 @@ def test_sidecar_lost_mid_run_and_back(dapr_client, sidecar):
     assert dapr_client.post(f"/events/{topic}", json=event).json() == {"status": "RETRY"}
     assert wait_for(lambda: dapr_client.get("/health").json()["dapr"] == "disconnected")
     assert dapr_client.get("/ready").status_code == 503
-    reply = dapr_client.post("/process", json={"user_id": "u1", "query": QUERIES_FOR_TYPE()})
+    reply = dapr_client.post("/process", json={"user_id": "u1", "query": SAMPLE_QUERY})
     assert reply.status_code == 200
     sidecar.restart()
     assert wait_for(lambda: dapr_client.get("/health").json()["dapr"] == "connected")

@@ -9,18 +9,18 @@ import time
 
 import pytest
 from conftest import LLM_KEY
-from test_api import QUERIES
+from test_api import SAMPLE_QUERY
 
-from kit.identity import AGENT_TYPE
+from agent import Agent
 
 # Context that makes each type ask its LLM (the generator only authors on request).
-CONTEXT = {"generator": {"new_exercise": True}}.get(AGENT_TYPE, {})
+CONTEXT = Agent.llm_context
 
 
 def ask(client, query=None):
     return client.post(
         "/process",
-        json={"user_id": "u1", "query": query or QUERIES[AGENT_TYPE], "context": CONTEXT},
+        json={"user_id": "u1", "query": query or SAMPLE_QUERY, "context": CONTEXT},
     )
 
 
@@ -60,7 +60,7 @@ def stream(client, query=None) -> tuple[list[str], dict]:
     with client.stream(
         "POST",
         "/process/stream",
-        json={"user_id": "u1", "query": query or QUERIES[AGENT_TYPE], "context": CONTEXT},
+        json={"user_id": "u1", "query": query or SAMPLE_QUERY, "context": CONTEXT},
     ) as response:
         text = "".join(response.iter_text())
     blocks = [b for b in text.split("\n\n") if b.strip()]
