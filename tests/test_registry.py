@@ -10,6 +10,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
+
 from conftest import REGISTRY, commit_all, git, run_wrapper, snapshot_template
 
 TOY_ENTRY = {
