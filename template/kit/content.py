@@ -1,0 +1,142 @@
+"""Teaching content is data: the loader every content file goes through, and the one topic
+taxonomy every LearnFlow agent shares (kit/topics.yaml).
+
+Content (concepts, exercises, error kinds, labeled queries) lives in YAML or JSON Lines files
+under content/, which teachers can review without reading code. Each type validates its files
+with its own Pydantic model through this loader at start-up and in its tests, so a mistake in a
+file is an error that names the file, the entry and the field, never a wrong answer to a
+learner. The taxonomy is the template's: explainer concepts, exercise topics, the tracker's
+mastery and the topic the router attaches to a forwarded question all use its ids, so the
+stack agrees on what "loops" means.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+#: The service's own content directory (content/ beside app.py).
+CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
+TOPICS_FILE = Path(__file__).with_name("topics.yaml")
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ContentError(ValueError):
+    """A content file does not match its model; the message names the file, entry and field."""
+
+
+class ContentModel(BaseModel):
+    """Base for content entries: unknown fields are mistakes, entries never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Topic(ContentModel):
+    id: str = Field(pattern=SLUG)
+    title: str = Field(min_length=3)
+    # How learners name it ("dictionary", "for loop"), lower case.
+    aliases: tuple[str, ...] = ()
+
+
+def read_yaml_list(path: Path) -> list[Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ContentError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(data, list):
+        raise ContentError(f"{path}: expected a list of entries at the top level")
+    return data
+
+
+def validate_entries(model: type[Model], entries: Iterable[Any], source: str) -> list[Model]:
+    items: list[Model] = []
+    for index, entry in enumerate(entries, start=1):
+        name = entry.get("id", f"entry {index}") if isinstance(entry, dict) else f"entry {index}"
+        try:
+            items.append(model.model_validate(entry))
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc']) or 'entry'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise ContentError(f"{source}: {name}: {problems}") from None
+    return items
+
+
+def load_yaml_dir(model: type[Model], directory: Path) -> list[Model]:
+    """Every *.yaml file in `directory`, in name order, each a list of `model` entries."""
+    if not directory.is_dir():
+        raise ContentError(f"{directory}: the content directory is missing")
+    items: list[Model] = []
+    for path in sorted(directory.glob("*.yaml")):
+        items += validate_entries(model, read_yaml_list(path), str(path))
+    return items
+
+
+def load_jsonl(model: type[Model], path: Path) -> list[Model]:
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except ValueError as error:
+            raise ContentError(f"{path}:{number}: not JSON ({error})") from None
+    return validate_entries(model, entries, str(path))
+
+
+def check_unique_ids(items: Iterable[Any], what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise ContentError(f"two {what} have the id {item.id!r}")
+        seen.add(item.id)
+
+
+@lru_cache(maxsize=1)
+def topics() -> tuple[Topic, ...]:
+    """The taxonomy, in the order a beginner meets the topics."""
+    found = tuple(validate_entries(Topic, read_yaml_list(TOPICS_FILE), str(TOPICS_FILE)))
+    check_unique_ids(found, "topics")
+    return found
+
+
+def topic_ids() -> tuple[str, ...]:
+    return tuple(topic.id for topic in topics())
+
+
+def check_topics(items: Iterable[Any], what: str) -> None:
+    """Every item's `topic` is one of the taxonomy's ids."""
+    known = set(topic_ids())
+    for item in items:
+        if item.topic not in known:
+            raise ContentError(
+                f"{what} {item.id!r} has topic {item.topic!r}, which kit/topics.yaml does not "
+                f"define; use one of {', '.join(topic_ids())}"
+            )
+
+
+_WORD = re.compile(r"[a-z][a-z0-9+#-]*")
+
+
+@lru_cache(maxsize=4096)
+def topic_of(text: str) -> str | None:
+    """The taxonomy topic a learner's text is about, by its aliases (longest match wins), or
+    None when it names none."""
+    lowered = " ".join(_WORD.findall(text.lower()))
+    best: tuple[int, str] | None = None
+    for topic in topics():
+        for alias in (topic.id, *topic.aliases):
+            if re.search(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", lowered):
+                candidate = (len(alias), topic.id)
+                best = candidate if best is None or candidate > best else best
+    return best[1] if best else None
