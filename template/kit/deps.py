@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by app.py and the type's extra routes."""
+"""The one way any route reaches the service's runtime and agent (the kit's own routes call
+these directly; the type's routes use them through Depends)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from kit.agent_base import BaseAgent
 from kit.runtime import ServiceRuntime
 
 
-async def current_runtime(request: Request) -> ServiceRuntime:
+def runtime_of(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def current_runtime(request: Request) -> ServiceRuntime:
+    runtime = runtime_of(request)
     if runtime.agent is None:
         # The lifespan did not run (e.g. a TestClient used without `with`): start inline.
         await runtime.start(background=False)
@@ -17,4 +23,5 @@ async def current_runtime(request: Request) -> ServiceRuntime:
 
 
 async def current_agent(request: Request) -> BaseAgent:
-    return (await current_runtime(request)).agent
+    runtime = runtime_of(request)
+    return runtime.agent or await runtime.start(background=False)

@@ -34,9 +34,12 @@ class StateItem:
 class StateStore(Protocol):
     async def get(self, key: str) -> StateItem: ...
 
-    async def save(self, key: str, value: Any, *, etag: str | None) -> None:
+    async def save(
+        self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
+    ) -> None:
         """First-write-wins: with etag=None the key must not exist yet; otherwise the etag
-        must still match. Raises ConcurrencyConflict when it does not."""
+        must still match. Raises ConcurrencyConflict when it does not. With `ttl_s` the item
+        expires that many seconds later (a read then finds nothing)."""
 
     async def delete(self, key: str, *, etag: str | None = None) -> None: ...
 

@@ -212,3 +212,22 @@ def test_state_survives_a_restart(tmp_path):
         agent = client.app.state.runtime.agent
         item = client.portal.call(agent.deps.state.get, "restart-check")
         assert item.value == {"kept": True}
+
+
+def test_events_as_large_as_the_pubsub_carries_are_taken_and_larger_ones_dropped(client):
+    topic = INPUT_TOPICS[0]
+    # 512 KiB: over the HTTP body limit, within what Kafka carries. Dapr keeps the envelope's
+    # extra attributes, so the padding rides there.
+    event = cloud_event(SAMPLE_EVENTS[topic], event_id="big-but-fine", topic=topic)
+    event["padding"] = "x" * (512 * 1024)
+    assert client.post(f"/events/{topic}", json=event).json() == {"status": "SUCCESS"}
+    event = cloud_event(SAMPLE_EVENTS[topic], event_id="too-big", topic=topic)
+    event["padding"] = "x" * (2 * 1024 * 1024)
+    response = client.post(f"/events/{topic}", json=event)
+    # A 413 would make Dapr retry a message that can never fit: a deliberate DROP instead.
+    assert response.status_code == 200 and response.json() == {"status": "DROP"}
+    metrics = client.get("/metrics").text
+    assert f'topic="{topic}"' in metrics and 'reason="too_large"' in metrics
+    # An ordinary request over the HTTP limit is still refused with 413.
+    too_long = client.post("/process", content=b"{" + b" " * (300 * 1024) + b"}")
+    assert too_long.status_code == 413

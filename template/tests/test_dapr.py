@@ -119,6 +119,17 @@ def test_events_are_handled_once_through_the_sidecar(dapr_client, sidecar, topic
     assert any("handled" in key for key in sidecar.keys("statestore"))
 
 
+def test_dedup_markers_are_saved_to_expire(dapr_client, sidecar):
+    topic = INPUT_TOPICS[0]
+    event = cloud_event(SAMPLE_EVENTS[topic], event_id="ttl-marker")
+    assert dapr_client.post(f"/events/{topic}", json=event).json() == {"status": "SUCCESS"}
+    with sidecar.lock:
+        rows = sidecar.state["statestore"]
+        marker = next(row for key, row in rows.items() if "ttl-marker" in key)
+    # Saved with ttlInSeconds: PostgreSQL (and every Dapr store with TTL) deletes it later.
+    assert marker.expires_at is not None and marker.expires_at > sidecar.clock() + 3600
+
+
 def test_transient_state_failure_is_retry_then_success(dapr_client, sidecar):
     topic = INPUT_TOPICS[0]
     event = cloud_event(SAMPLE_EVENTS[topic], event_id="flaky")

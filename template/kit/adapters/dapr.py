@@ -170,8 +170,14 @@ class DaprStateStore:
             return StateItem(value=None, etag=None)
         return StateItem(value=json.loads(response.data), etag=response.etag or None)
 
-    async def save(self, key: str, value: Any, *, etag: str | None) -> None:
+    async def save(
+        self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
+    ) -> None:
         client = self._dapr.require()
+        metadata = {"contentType": JSON}
+        if ttl_s is not None:
+            # Dapr's state TTL (components-contrib state/utils/ttl.go): the store expires it.
+            metadata["ttlInSeconds"] = str(int(ttl_s))
         try:
             await asyncio.wait_for(
                 client.save_state(
@@ -180,7 +186,7 @@ class DaprStateStore:
                     json.dumps(value),
                     etag=etag,
                     options=_FIRST_WRITE,
-                    state_metadata={"contentType": JSON},
+                    state_metadata=metadata,
                 ),
                 self._dapr.call_timeout_s,
             )

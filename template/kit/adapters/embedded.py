@@ -27,7 +27,9 @@ log = structlog.get_logger("embedded")
 OUTBOX_BATCH_SECONDS = 0.02
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL, etag TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY, value TEXT NOT NULL, etag TEXT NOT NULL, expires_at REAL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY, topic TEXT NOT NULL, data TEXT NOT NULL, published_at REAL NOT NULL
 );
@@ -53,6 +55,9 @@ class SqliteDatabase:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(state)")}
+        if "expires_at" not in columns:  # a state file written before items could expire
+            conn.execute("ALTER TABLE state ADD COLUMN expires_at REAL")
         self._conn = conn
 
     async def run(self, fn, *args):
@@ -80,28 +85,37 @@ class SqliteStateStore:
 
     def _get(self, key: str) -> StateItem:
         row = self._db.conn.execute(
-            "SELECT value, etag FROM state WHERE key = ?", (key,)
+            "SELECT value, etag FROM state "
+            "WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (key, time.time()),
         ).fetchone()
         if row is None:
             return StateItem(value=None, etag=None)
         return StateItem(value=json.loads(row[0]), etag=row[1])
 
-    async def save(self, key: str, value: Any, *, etag: str | None) -> None:
-        await self._db.run(self._save, key, json.dumps(value), etag)
+    async def save(
+        self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
+    ) -> None:
+        expires_at = time.time() + ttl_s if ttl_s else None
+        await self._db.run(self._save, key, json.dumps(value), etag, expires_at)
 
-    def _save(self, key: str, encoded: str, etag: str | None) -> None:
+    def _save(self, key: str, encoded: str, etag: str | None, expires_at: float | None) -> None:
         new_etag = uuid.uuid4().hex
         conn = self._db.conn
         if etag is None:
-            # First write: only succeeds if nobody created the key meanwhile.
+            # First write: only succeeds if nobody holds the key meanwhile. An expired item is
+            # as good as missing (as Dapr's stores treat it), so it is replaced.
             cursor = conn.execute(
-                "INSERT INTO state (key, value, etag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (key, encoded, new_etag),
+                "INSERT INTO state (key, value, etag, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, "
+                "expires_at = excluded.expires_at "
+                "WHERE state.expires_at IS NOT NULL AND state.expires_at <= ?",
+                (key, encoded, new_etag, expires_at, time.time()),
             )
         else:
             cursor = conn.execute(
-                "UPDATE state SET value = ?, etag = ? WHERE key = ? AND etag = ?",
-                (encoded, new_etag, key, etag),
+                "UPDATE state SET value = ?, etag = ?, expires_at = ? WHERE key = ? AND etag = ?",
+                (encoded, new_etag, expires_at, key, etag),
             )
         if cursor.rowcount != 1:
             raise ConcurrencyConflict(f"state key {key!r} changed since it was read")
