@@ -7,15 +7,24 @@ so `copier update` can improve it without touching anyone's prompt or tools.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
-from kit.adapters.openai import ChatModel, Tool
 from kit.contracts import LEVELS, ProcessReply, ProcessRequest
-from kit.interfaces import DependencyUnavailable, EventBus, ServiceInvoker, StateStore
+from kit.interfaces import (
+    DependencyUnavailable,
+    EventBus,
+    LanguageModel,
+    ServiceInvoker,
+    StateStore,
+    Tool,
+)
+from kit.settings import KitSettings
+
+T = TypeVar("T")
 
 
 class PoisonMessage(Exception):
@@ -24,11 +33,11 @@ class PoisonMessage(Exception):
 
 @dataclass
 class AgentDeps:
-    settings: Any
+    settings: KitSettings
     state: StateStore
     events: EventBus
     invoker: ServiceInvoker | None = None
-    llm: ChatModel | None = None
+    llm: LanguageModel | None = None
     log: Any = field(default_factory=lambda: structlog.get_logger("agent"))
 
 
@@ -132,7 +141,7 @@ class BaseAgent:
             {"role": "user", "content": user_content},
         ]
 
-    async def _ask(self, call) -> tuple[Any, str]:
+    async def _ask(self, call: Callable[[LanguageModel], Awaitable[T]]) -> tuple[T | None, str]:
         """(answer, mode) from one LLM call, or (None, "offline"/"degraded") when there is no
         key or the call failed; the caller then answers offline."""
         if self.deps.llm is None:
@@ -144,13 +153,18 @@ class BaseAgent:
             return None, "degraded"
 
     async def ask_llm(
-        self, request: ProcessRequest, user_content: str, *, tools: list[Tool] = ()
+        self, request: ProcessRequest, user_content: str, *, tools: Sequence[Tool] = ()
     ) -> tuple[str | None, str]:
         messages = self.llm_messages(request, user_content)
         return await self._ask(lambda llm: llm.complete(messages, tools=tools))
 
     async def ask_llm_json(
-        self, request: ProcessRequest, user_content: str, *, schema_name: str, schema: dict
+        self,
+        request: ProcessRequest,
+        user_content: str,
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
     ) -> tuple[dict[str, Any] | None, str]:
         messages = self.llm_messages(request, user_content)
         return await self._ask(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,6 +50,48 @@ class EventBus(Protocol):
 
 class ServiceInvoker(Protocol):
     async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+
+ToolFunction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call: its JSON schema and the coroutine that runs it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    run: ToolFunction
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+
+class LanguageModel(Protocol):
+    """A chat model. Every failure surfaces as DependencyUnavailable, so the agent can answer
+    offline instead."""
+
+    model: str
+
+    async def complete(
+        self, messages: list[dict[str, Any]], *, tools: Sequence[Tool] = ()
+    ) -> str: ...
+
+    async def complete_json(
+        self, messages: list[dict[str, Any]], *, schema_name: str, schema: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def stream(self, messages: list[dict[str, Any]]) -> AsyncIterator[str]: ...
+
+    async def close(self) -> None: ...
 
 
 EventHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]

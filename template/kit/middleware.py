@@ -100,14 +100,14 @@ class AccessLog:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers") or ():
         if name == b"x-request-id":
-            return value.decode("latin-1")[:64]
+            return str(value.decode("latin-1"))[:64]
     return f"{_ID_PREFIX}{next(_request_numbers):016x}"
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers") or ():
         if name == wanted:
-            return value
+            return bytes(value)
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -37,7 +38,9 @@ def log_published(log: Any, **fields: Any) -> None:
         current.setdefault("published", []).append(fields)
 
 
-def _merge_request_fields(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _merge_request_fields(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     fields = request_fields.get()
     if fields:
         for key, value in fields.items():
@@ -48,7 +51,9 @@ def _merge_request_fields(_logger: Any, _name: str, event: dict[str, Any]) -> di
 def configure_logging(level: str, secrets: list[str]) -> None:
     """JSON logs on stdout, one object per line, with every known secret value scrubbed."""
 
-    def scrub(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    def scrub(
+        _logger: Any, _name: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         if not secrets:
             return event
         for key, value in event.items():

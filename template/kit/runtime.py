@@ -8,103 +8,132 @@ and an in-process bus, no network at all. The LLM adapter exists only when a key
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 
 from kit.agent_base import AgentDeps, BaseAgent
-from kit.interfaces import DependencyUnavailable
+from kit.interfaces import (
+    DependencyUnavailable,
+    EventBus,
+    EventHandler,
+    LanguageModel,
+    ServiceInvoker,
+    StateStore,
+)
+from kit.settings import KitSettings
+
+if TYPE_CHECKING:
+    from kit.adapters.dapr import DaprConnection
+    from kit.adapters.embedded import InProcessEventBus, SqliteDatabase
 
 log = structlog.get_logger("runtime")
 
 
 class ServiceRuntime:
-    def __init__(self, settings: Any, agent_factory: type[BaseAgent], input_topics: tuple) -> None:
+    def __init__(
+        self, settings: KitSettings, agent_factory: type[BaseAgent], input_topics: Sequence[str]
+    ) -> None:
         self.settings = settings
         self._agent_factory = agent_factory
-        self._input_topics = input_topics
+        self._input_topics = tuple(input_topics)
         self.agent: BaseAgent | None = None
-        self.dapr = None  # kit.adapters.dapr.DaprConnection in Dapr mode
-        self.bus = None
-        self._db = None
-        self._llm = None
+        self.dapr: DaprConnection | None = None
+        self.bus: InProcessEventBus | None = None
+        self._db: SqliteDatabase | None = None
+        self._llm: LanguageModel | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._event_handler = None
+        self._event_handler: EventHandler | None = None
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Literal["dapr", "embedded"]:
         return "dapr" if self.settings.use_dapr else "embedded"
 
-    def dapr_status(self) -> str:
+    def dapr_status(self) -> Literal["connected", "disconnected", "disabled"]:
         if self.dapr is None:
             return "disabled"
         return "connected" if self.dapr.connected else "disconnected"
 
-    def on_local_event(self, handler) -> None:
+    def on_local_event(self, handler: EventHandler) -> None:
         """Where the in-process bus delivers events for our own topics (embedded mode)."""
         self._event_handler = handler
 
     async def start(self, *, background: bool = True) -> BaseAgent:
-        settings = self.settings
-        invoker = None
-        if settings.use_dapr:
-            from kit.adapters.dapr import (
-                DaprConnection,
-                DaprEventBus,
-                DaprServiceInvoker,
-                DaprStateStore,
-            )
-
-            token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
-            self.dapr = DaprConnection(
-                host=settings.dapr_host,
-                http_port=settings.effective_dapr_http_port,
-                grpc_port=settings.dapr_grpc_port,
-                api_token=token,
-                call_timeout_s=settings.dapr_call_timeout_s,
-            )
-            state = DaprStateStore(self.dapr, settings.state_store_name)
-            events = DaprEventBus(self.dapr, settings.pubsub_name)
-            invoker = DaprServiceInvoker(self.dapr, settings.invoke_timeout_s)
-            if background:
-                self._tasks.append(
-                    asyncio.create_task(self.dapr.monitor(settings.dapr_probe_interval_s))
-                )
-            else:
-                await self.dapr.probe()
+        invoker: ServiceInvoker | None = None
+        if self.settings.use_dapr:
+            state, events, invoker = await self._connect_dapr(background)
         else:
-            from kit.adapters.embedded import InProcessEventBus, SqliteDatabase, SqliteStateStore
-
-            self._db = SqliteDatabase(settings.embedded_state_path)
-            await self._db.open()
-            state = SqliteStateStore(self._db)
-            self.bus = InProcessEventBus(self._db, self._input_topics, write_behind=background)
-            if self._event_handler is not None:
-                self.bus.attach(self._event_handler)
-            events = self.bus
-        if settings.llm_enabled:
-            from kit.adapters.openai import ChatModel
-
-            self._llm = ChatModel(
-                api_key=settings.openai_api_key.get_secret_value(),
-                model=settings.openai_model,
-                base_url=settings.openai_base_url,
-                timeout_s=settings.openai_timeout_s,
-                max_retries=settings.openai_max_retries,
-            )
+            state, events = await self._open_embedded(background)
+        self._llm = self._language_model()
         deps = AgentDeps(
-            settings=settings, state=state, events=events, invoker=invoker, llm=self._llm
+            settings=self.settings, state=state, events=events, invoker=invoker, llm=self._llm
         )
-        self.agent = self._agent_factory(deps)
+        agent = self._agent_factory(deps)
+        self.agent = agent
         if self._agent_factory.runs_code:
             self._start_sandbox(background)
         log.info(
             "service_started",
             mode=self.mode,
             llm="openai" if self._llm else "offline",
-            model=settings.openai_model if self._llm else None,
+            model=self.settings.openai_model if self._llm else None,
         )
-        return self.agent
+        return agent
+
+    async def _connect_dapr(self, background: bool) -> tuple[StateStore, EventBus, ServiceInvoker]:
+        from kit.adapters.dapr import (
+            DaprConnection,
+            DaprEventBus,
+            DaprServiceInvoker,
+            DaprStateStore,
+        )
+
+        settings = self.settings
+        token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
+        dapr = DaprConnection(
+            host=settings.dapr_host,
+            http_port=settings.effective_dapr_http_port,
+            grpc_port=settings.dapr_grpc_port,
+            api_token=token,
+            call_timeout_s=settings.dapr_call_timeout_s,
+        )
+        self.dapr = dapr
+        if background:
+            self._tasks.append(asyncio.create_task(dapr.monitor(settings.dapr_probe_interval_s)))
+        else:
+            await dapr.probe()
+        return (
+            DaprStateStore(dapr, settings.state_store_name),
+            DaprEventBus(dapr, settings.pubsub_name),
+            DaprServiceInvoker(dapr, settings.invoke_timeout_s),
+        )
+
+    async def _open_embedded(self, background: bool) -> tuple[StateStore, EventBus]:
+        from kit.adapters.embedded import InProcessEventBus, SqliteDatabase, SqliteStateStore
+
+        db = SqliteDatabase(self.settings.embedded_state_path)
+        await db.open()
+        self._db = db
+        bus = InProcessEventBus(db, self._input_topics, write_behind=background)
+        if self._event_handler is not None:
+            bus.attach(self._event_handler)
+        self.bus = bus
+        return SqliteStateStore(db), bus
+
+    def _language_model(self) -> LanguageModel | None:
+        settings = self.settings
+        if not settings.llm_enabled or settings.openai_api_key is None:
+            return None
+        from kit.adapters.openai import ChatModel
+
+        return ChatModel(
+            api_key=settings.openai_api_key.get_secret_value(),
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            timeout_s=settings.openai_timeout_s,
+            max_retries=settings.openai_max_retries,
+        )
 
     def _start_sandbox(self, background: bool) -> None:
         """Types that run learner code start their sandbox worker now, off the request path:

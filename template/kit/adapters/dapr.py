@@ -54,8 +54,9 @@ def grpc_code(error: BaseException) -> grpc.StatusCode | None:
     """The gRPC status behind an SDK error. The async client raises some failures as
     DaprInternalError with only the message, keeping the gRPC error as its __cause__."""
     seen = 0
-    while error is not None and seen < 5:
-        code = getattr(error, "code", None)
+    current: BaseException | None = error
+    while current is not None and seen < 5:
+        code = getattr(current, "code", None)
         if callable(code):
             try:
                 value = code()
@@ -63,7 +64,7 @@ def grpc_code(error: BaseException) -> grpc.StatusCode | None:
                 value = None
             if isinstance(value, grpc.StatusCode):
                 return value
-        error, seen = error.__cause__, seen + 1
+        current, seen = current.__cause__, seen + 1
     return None
 
 
@@ -93,13 +94,15 @@ class DaprConnection:
         self.client: DaprClient | None = None
         self.sidecar_ok = False
         self._http = httpx.AsyncClient(timeout=2.0)
-        # The SDK reads these module-level settings (health URL, token header, invocation URL).
-        dapr_settings.DAPR_RUNTIME_HOST = host
-        dapr_settings.DAPR_HTTP_PORT = http_port
-        dapr_settings.DAPR_GRPC_PORT = grpc_port
-        dapr_settings.DAPR_API_TOKEN = api_token
+        # The SDK reads these module-level settings (health URL, token header, invocation URL);
+        # dapr.conf.Settings declares them dynamically, so the type checker cannot see them.
+        sdk: Any = dapr_settings
+        sdk.DAPR_RUNTIME_HOST = host
+        sdk.DAPR_HTTP_PORT = http_port
+        sdk.DAPR_GRPC_PORT = grpc_port
+        sdk.DAPR_API_TOKEN = api_token
         # By the time we build the client we already know the sidecar answers.
-        dapr_settings.DAPR_HEALTH_TIMEOUT = 2
+        sdk.DAPR_HEALTH_TIMEOUT = 2
 
     @property
     def connected(self) -> bool:
@@ -148,7 +151,7 @@ class DaprConnection:
     async def close(self) -> None:
         await self._http.aclose()
         if self.client is not None:
-            await self.client.close()
+            await self.client.close()  # type: ignore[no-untyped-call]  # the SDK's own annotation gap
             self.client = None
 
 
@@ -261,6 +264,9 @@ class DaprServiceInvoker:
         if status >= 400:
             raise InvocationFailed(f"{app_id}/{method} answered HTTP {status}")
         try:
-            return json.loads(response.data)
+            value = json.loads(response.data)
         except ValueError as error:
             raise InvocationFailed(f"{app_id}/{method} answered non-JSON") from error
+        if not isinstance(value, dict):
+            raise InvocationFailed(f"{app_id}/{method} answered JSON that is not an object")
+        return value

@@ -11,9 +11,10 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -21,6 +22,7 @@ from kit.interfaces import ConcurrencyConflict, EventHandler, StateItem
 from kit.observability import log_published
 
 log = structlog.get_logger("embedded")
+T = TypeVar("T")
 
 # Long enough to gather a burst of events into one transaction, short enough that a crash
 # loses little: the events themselves were already delivered and logged.
@@ -60,7 +62,7 @@ class SqliteDatabase:
             conn.execute("ALTER TABLE state ADD COLUMN expires_at REAL")
         self._conn = conn
 
-    async def run(self, fn, *args):
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     @property
@@ -143,7 +145,7 @@ class InProcessEventBus:
         self._db = db
         self._subscribed = set(subscribed_topics)
         self._handler: EventHandler | None = None
-        self._deliveries: set[asyncio.Task[None]] = set()
+        self._deliveries: set[asyncio.Future[None]] = set()
         # Write-behind: a request does not wait for its outbox row (the thread hop to SQLite
         # was half of a request's cost under load); one writer task stores the rows of each
         # OUTBOX_BATCH_SECONDS in one transaction, and readers of the outbox and shutdown
@@ -168,7 +170,7 @@ class InProcessEventBus:
             log, topic=topic, event_id=event_id, delivered_locally=topic in self._subscribed
         )
         if self._handler is not None and topic in self._subscribed:
-            task = asyncio.create_task(self._handler(topic, event_id, data))
+            task = asyncio.ensure_future(self._handler(topic, event_id, data))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 

@@ -8,37 +8,14 @@ the agent then answers from its offline logic and says so (data.mode = "degraded
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
 
-from kit.interfaces import DependencyUnavailable
+from kit.interfaces import DependencyUnavailable, Tool
 
 log = structlog.get_logger("llm")
-
-ToolFunction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Tool:
-    """A function the model may call: its JSON schema and the coroutine that runs it."""
-
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    run: ToolFunction
-
-    def spec(self) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "function": {
-                "name": self.name,
-                "description": self.description,
-                "parameters": self.parameters,
-            },
-        }
 
 
 class ChatModel:
@@ -50,7 +27,9 @@ class ChatModel:
         from openai import AsyncOpenAI
 
         self.model = model
-        self._client = AsyncOpenAI(
+        # Messages are plain dicts the agents build; the SDK's TypedDicts would make every agent
+        # build SDK types, so the client is typed loosely at this one boundary.
+        self._client: Any = AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
         )
 
@@ -61,7 +40,7 @@ class ChatModel:
         self,
         messages: list[dict[str, Any]],
         *,
-        tools: list[Tool] = (),
+        tools: Sequence[Tool] = (),
         max_tool_rounds: int = 3,
         temperature: float = 0.3,
     ) -> str:
@@ -83,7 +62,7 @@ class ChatModel:
                 if not message.tool_calls:
                     if not message.content:
                         raise DependencyUnavailable("the model returned an empty answer")
-                    return message.content
+                    return str(message.content)
                 conversation.append(message.model_dump(exclude_none=True))
                 for call in message.tool_calls:
                     result = await self._run_tool(

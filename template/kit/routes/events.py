@@ -3,6 +3,7 @@ input topic where it posts each CloudEvent (handled by kit/delivery.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
@@ -47,7 +48,7 @@ def events_router(pubsub_name: str) -> APIRouter:
     return router
 
 
-def _receiver(topic: str):
+def _receiver(topic: str) -> Callable[..., Awaitable[EventStatus]]:
     async def receive_event(request: Request, envelope: Any = Body(...)) -> EventStatus:
         outcome = await request.app.state.delivery.deliver(topic, envelope)
         return EventStatus(status=outcome.status)

@@ -22,6 +22,10 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wasmtime import Config, Engine, Module
 
 GUEST_PYTHON = "3.11.1"
 CACHE_ENV = "SANDBOX_CACHE_DIR"
@@ -60,7 +64,7 @@ def guest_files() -> GuestFiles:
     return files
 
 
-def engine_config():
+def engine_config() -> Config:
     from wasmtime import Config
 
     config = Config()
@@ -92,7 +96,7 @@ def compiled_module_path(cache_dir: Path | None = None) -> Path:
     return (cache_dir or default_cache_dir()) / f"{cache_key(files.module)}.cwasm"
 
 
-def load_module(engine, cache_dir: Path | None = None):
+def load_module(engine: Engine, cache_dir: Path | None = None) -> Module:
     """The compiled module: from the cache when it is there and loads, else compiled now and
     cached (when the cache directory is writable; a read-only image without a cache still
     works, paying the compile at every start)."""

@@ -257,9 +257,10 @@ def _read_line(process: subprocess.Popen[bytes], timeout: float) -> dict[str, An
     if rest:
         raise RuntimeError("the sandbox worker said more than hello before any request")
     try:
-        return json.loads(line)
+        hello = json.loads(line)
     except ValueError:
         return None
+    return hello if isinstance(hello, dict) else None
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from kit.adapters.openai import Tool
-from kit.interfaces import DependencyUnavailable
+from kit.interfaces import DependencyUnavailable, Tool
 from kit.sandbox.client import RunResult, SandboxClient, SandboxLimits, SandboxUnavailable
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "start_sandbox",
 ]
 
+T = TypeVar("T")
 _client: SandboxClient | None = None
 _client_lock = threading.Lock()
 _slots: threading.BoundedSemaphore | None = None
@@ -92,7 +93,7 @@ def run_python(
         return client.run(files, stdin=stdin, limits=limits)
 
 
-async def in_sandbox(settings: Any, fn, *args, **kwargs):
+async def in_sandbox(settings: Any, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a blocking sandbox call (run_python, grade_submission) without blocking the loop.
     A sandbox that cannot run code is a dependency that is down: 503 / RETRY, never a 500."""
     sandbox_client(settings)

@@ -21,7 +21,7 @@ import itertools
 import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,7 +230,7 @@ class _Errno(Exception):
         self.errno = errno
 
 
-def _walk(node: Node):
+def _walk(node: Node) -> Iterator[Node]:
     yield node
     for child in node.children.values():
         yield from _walk(child)
@@ -432,7 +432,9 @@ def _resize(host: WasiHost, node: Node, size: int) -> None:
     node.mtime_ns = time.time_ns()
 
 
-def _read_into(host: WasiHost, iovs: list[tuple[int, int]], source: bytes | bytearray, start: int):
+def _read_into(
+    host: WasiHost, iovs: list[tuple[int, int]], source: bytes | bytearray, start: int
+) -> int:
     total = 0
     for pointer, length in iovs:
         chunk = source[start + total : start + total + length]
@@ -462,7 +464,9 @@ def fd_read(host: WasiHost, fd: int, iovs_ptr: int, iovs_len: int, nread_ptr: in
     return SUCCESS
 
 
-def fd_pread(host: WasiHost, fd: int, iovs_ptr: int, iovs_len: int, offset: int, nread_ptr: int):
+def fd_pread(
+    host: WasiHost, fd: int, iovs_ptr: int, iovs_len: int, offset: int, nread_ptr: int
+) -> int:
     entry = _file(host, fd)
     if entry.node.is_dir:
         return EISDIR
@@ -517,7 +521,9 @@ def fd_write(host: WasiHost, fd: int, iovs_ptr: int, iovs_len: int, nwritten_ptr
     return SUCCESS
 
 
-def fd_pwrite(host: WasiHost, fd: int, iovs_ptr: int, iovs_len: int, offset: int, out_ptr: int):
+def fd_pwrite(
+    host: WasiHost, fd: int, iovs_ptr: int, iovs_len: int, offset: int, out_ptr: int
+) -> int:
     entry = _file(host, fd)
     if entry.node.is_dir:
         return EISDIR
@@ -548,7 +554,9 @@ def fd_tell(host: WasiHost, fd: int, result_ptr: int) -> int:
     return SUCCESS
 
 
-def fd_readdir(host: WasiHost, fd: int, buf_ptr: int, buf_len: int, cookie: int, used_ptr: int):
+def fd_readdir(
+    host: WasiHost, fd: int, buf_ptr: int, buf_len: int, cookie: int, used_ptr: int
+) -> int:
     entry = _file(host, fd)
     if not entry.node.is_dir:
         return ENOTDIR
@@ -713,12 +721,16 @@ def path_open(
     return SUCCESS
 
 
-def path_filestat_get(host: WasiHost, dirfd: int, _flags: int, ptr: int, length: int, buf: int):
+def path_filestat_get(
+    host: WasiHost, dirfd: int, _flags: int, ptr: int, length: int, buf: int
+) -> int:
     _filestat(host, _lookup(host, dirfd, host.path(ptr, length)), buf)
     return SUCCESS
 
 
-def path_filestat_set_times(host: WasiHost, dirfd: int, _flags: int, ptr: int, length: int, *_):
+def path_filestat_set_times(
+    host: WasiHost, dirfd: int, _flags: int, ptr: int, length: int, *_times: int
+) -> int:
     _lookup(host, dirfd, host.path(ptr, length))
     return SUCCESS
 
@@ -742,6 +754,7 @@ def path_remove_directory(host: WasiHost, dirfd: int, ptr: int, length: int) -> 
         return ENOTEMPTY
     if not parent.writable:
         return EROFS
+    assert name is not None  # node was found under it
     del parent.children[name]
     return SUCCESS
 
@@ -758,6 +771,7 @@ def path_unlink_file(host: WasiHost, dirfd: int, ptr: int, length: int) -> int:
         return EISDIR
     if not parent.writable:
         return EROFS
+    assert name is not None  # node was found under it
     del parent.children[name]
     host.written_bytes -= len(node.data)
     return SUCCESS
@@ -792,7 +806,7 @@ def path_rename(
     return SUCCESS
 
 
-def path_readlink(host: WasiHost, dirfd: int, ptr: int, length: int, *_buf) -> int:
+def path_readlink(host: WasiHost, dirfd: int, ptr: int, length: int, *_buf: int) -> int:
     _lookup(host, dirfd, host.path(ptr, length))
     return EINVAL  # nothing in this filesystem is a symbolic link
 
@@ -874,7 +888,9 @@ def define_imports(linker: Any, module: Any, host: WasiHost) -> list[str]:
     return missing
 
 
-def _bound(host: WasiHost, implementation: Callable[..., Any], masks: tuple[int, ...]):
+def _bound(
+    host: WasiHost, implementation: Callable[..., Any], masks: tuple[int, ...]
+) -> Callable[..., Any]:
     def call(*args: int) -> Any:
         # wasmtime hands i32/i64 over as signed Python ints; WASI means them unsigned.
         unsigned = [value & mask for value, mask in zip(args, masks, strict=True)]

@@ -98,7 +98,7 @@ class Worker:
 
     # -- set-up, in the worker ----------------------------------------------------------
     def start_guest(self) -> None:
-        from wasmtime import Engine, Linker, Store
+        from wasmtime import Engine, Func, Linker, Memory, Store
 
         self.engine = Engine(build.engine_config())
         module = build.load_module(self.engine, _cache_dir(self.settings))
@@ -116,9 +116,13 @@ class Worker:
         linker = Linker(self.engine)
         define_imports(linker, module, self.host)
         instance = linker.instantiate(self.store, module)
-        self.host.memory = instance.exports(self.store)["memory"]
+        exports = instance.exports(self.store)
+        memory, start = exports["memory"], exports["_start"]
+        if not isinstance(memory, Memory) or not isinstance(start, Func):
+            raise TypeError("the guest module does not export its memory and _start")
+        self.host.memory = memory
         self.host.store = self.store
-        self.start = instance.exports(self.store)["_start"]
+        self.start = start
 
     def run_guest(self) -> None:
         """Start CPython in the guest. In the worker this returns only if the guest failed to
@@ -278,7 +282,7 @@ class Worker:
         os._exit(0)
 
     # -- in the child ----------------------------------------------------------------------
-    def _become_child(self, request: dict[str, Any], out_w: int, err_w: int, status_w: int):
+    def _become_child(self, request: dict[str, Any], out_w: int, err_w: int, status_w: int) -> None:
         self.in_child = True
         self.status_fd = status_w
         # Nothing of the worker's or of other runs stays open in this run's process.
@@ -345,7 +349,7 @@ def _isolate_network() -> bool:
     CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
     flags = CLONE_NEWNET if os.getuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
     try:
-        return ctypes.CDLL(None, use_errno=True).unshare(flags) == 0
+        return bool(ctypes.CDLL(None, use_errno=True).unshare(flags) == 0)
     except (OSError, AttributeError):
         return False
 
