@@ -30,6 +30,10 @@ def test_the_taxonomy_loads_in_curriculum_order():
         ("explain list comprehensions please", "comprehensions"),
         ("my class has no attribute x", "classes"),
         ("tell me a joke", None),
+        ("KeyError when I read scores['bob']", None),
+        ("how do I use try/except", "exceptions"),
+        ("what does __init__ do", "classes"),
+        ("what is the difference between a list and a set", "lists"),
     ],
 )
 def test_a_question_is_placed_in_the_taxonomy(text, topic):
