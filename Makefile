@@ -8,7 +8,7 @@ NAME ?= triage
 TYPE ?= router
 OUT ?= services/$(NAME)
 
-.PHONY: install generate test lint bench clean
+.PHONY: install generate test lint typecheck bench release clean
 
 install: $(VENV)/.installed
 
@@ -23,8 +23,9 @@ $(VENV)/.installed: requirements-dev.txt template/requirements.txt.jinja templat
 	if command -v npm >/dev/null 2>&1 && [ -f package.json ]; then npm ci --silent --no-audit --no-fund; fi
 	touch $@
 
+# Quoted, so a value with a space reaches the wrapper's checks as one value.
 generate: install
-	$(PY) scripts/generate_agent.py --name $(NAME) --type $(TYPE) --output-dir $(OUT)
+	$(PY) scripts/generate_agent.py --name "$(NAME)" --type "$(TYPE)" --output-dir "$(OUT)"
 
 test: install
 	$(PY) -m pytest
@@ -35,6 +36,15 @@ lint: install
 
 bench: install
 	$(PY) bench/run.py
+
+# The template's own code type-checked (the services are checked by their own make typecheck).
+typecheck: install
+	$(PY) -m mypy
+
+# Tag a release: `make release VERSION=1.2.0` checks CHANGELOG.md has that version's section
+# and the tree is clean, then tags v1.2.0 (push it yourself: git push origin v1.2.0).
+release: install
+	$(PY) scripts/release.py "$(VERSION)"
 
 clean:
 	rm -rf services .pytest_cache

@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["copier==9.19.1"]
+# ///
 """Render a LearnFlow agent service from this template, or update existing ones.
 
 A thin mapping of flags onto Copier's Python API (run_copy / run_update). Every choice and
 default comes from copier.yml (through hooks/answers.py), so the two never disagree.
+
+Where it runs: `make generate` (the repository's .venv), `.venv/bin/python scripts/...`, or
+anywhere with `uv run scripts/generate_agent.py` / `pipx run scripts/generate_agent.py`, which
+read the dependencies declared above (PEP 723).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +29,27 @@ from pathlib import Path
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_ROOT))
+EXIT_BAD_INPUT = 2
+
+
+def require_dependencies() -> None:
+    """One line and exit 2, not a traceback, when this Python lacks what the script needs."""
+    missing = [
+        name
+        for name in ("copier", "yaml", "jinja2", "jinja2_ansible_filters")
+        if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        print(
+            f"error: {', '.join(missing)} not installed for {sys.executable}; run `make install` "
+            "and then `make generate ...` or `.venv/bin/python scripts/generate_agent.py ...`, "
+            "or run it with `uv run` / `pipx run`, which install what the script declares",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+require_dependencies()
 
 import preflight  # noqa: E402
 import stack  # noqa: E402
@@ -27,8 +58,15 @@ from hooks import answers as template_answers  # noqa: E402
 
 ANSWERS_FILE = ".copier-answers.yml"
 CONFLICT_MARKER = "<<<<<<< "
-EXIT_BAD_INPUT = 2
 EXIT_CONFLICTS = 1
+# The flag a user types for each question (errors name the flag, not copier's question).
+FLAGS = {
+    "agent_name": "--name",
+    "agent_type": "--type",
+    "port": "--port",
+    "dapr_http_port": "--dapr-port",
+    "openai_model": "--openai-model",
+}
 
 
 class BadInput(Exception):
@@ -227,6 +265,29 @@ def merge_into(source: Path, target: Path) -> None:
             os.replace(item, destination)
 
 
+# Copier's wording names questions by their role; the wrapper's user typed flags.
+ROLE_FLAGS = {
+    "app port": "app port (--port)",
+    "Dapr HTTP port": "Dapr HTTP port (--dapr-port)",
+}
+
+
+def in_flags(message: str, typed: dict[str, object]) -> str:
+    """Copier's "Validation error for question 'x': ..." as the flag the user typed (or left
+    at its default), so the line names what to change on the command line."""
+    found = re.match(r"(?:Validation error for question|Invalid choice for) '(\w+)': (.*)", message)
+    if not found or found.group(1) not in FLAGS:
+        return message
+    question, detail = found.groups()
+    for role, with_flag in ROLE_FLAGS.items():
+        detail = detail.replace(role, with_flag)
+    flag = FLAGS[question]
+    if question in typed:
+        return f"{flag} {typed[question]}: {detail}"
+    default = template_answers.questions()[question].default
+    return f"{flag} (not given, so its default {default}): {detail}"
+
+
 def reported(action) -> int:
     """Run `action`; bad input of any kind becomes one line on stderr and exit code 2."""
     try:
@@ -268,7 +329,10 @@ def copy_main(argv: list[str]) -> int:
     output = args.output_dir or Path("services") / args.name
 
     def render() -> None:
-        template_answers.resolve(answers)  # Copier's validators, before anything is written
+        try:  # Copier's validators, before anything is written
+            template_answers.resolve(answers)
+        except ValueError as error:
+            raise BadInput(in_flags(str(error), answers)) from None
         check_template_ref(args.template, args.vcs_ref)
         check_output_dir(output, args.force)
         render_service(
@@ -342,6 +406,7 @@ def check_main(argv: list[str]) -> int:
         problems += flight.problems
         if not flight.problems:
             summary.append(f"preflight: {flight.objects} objects, nothing a cluster would refuse")
+    problems += leftover_conflicts(args.services_dir)
     for problem in problems:
         print(f"problem: {problem}")
     for service in behind:
@@ -351,6 +416,27 @@ def check_main(argv: list[str]) -> int:
     for line in summary:
         print(line)
     return 0
+
+
+def leftover_conflicts(root: Path) -> list[str]:
+    """Conflict markers `copier update` left inline and nobody resolved: file:line each.
+    (Plain `copier update` exits 0 even when it leaves them.)"""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or {".git", ".venv", "node_modules"} & set(path.parts):
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for number, line in enumerate(lines, start=1):
+            if line.startswith((CONFLICT_MARKER, ">>>>>>> ")):
+                found.append(
+                    f"{path}:{number}: a conflict marker left by `copier update`; "
+                    "merge the two versions and delete the markers"
+                )
+                break
+    return found
 
 
 # -- update -------------------------------------------------------------------------------
