@@ -1,6 +1,7 @@
 # kind: key-error
-# line: 8
+# line: 9
 # fix:     settings = {}
+# mention: 'theme'
 settings = {'mode': 'dark'}
 try:
     size = int(settings['size'])

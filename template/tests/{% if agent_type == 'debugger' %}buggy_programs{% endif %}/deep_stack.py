@@ -1,6 +1,7 @@
 # kind: key-error
-# line: 5
+# line: 6
 # fix:     return inventory.get(item, 0)
+# mention: 'ink'
 def stock(inventory, item):
     return inventory[item]
 

@@ -1,5 +1,6 @@
 # kind: file-not-found
-# line: 4
+# line: 5
 # fix: with open('data.txt') as handle:
+# mention: missing_scores.txt
 with open('missing_scores.txt') as handle:
     print(handle.read())

@@ -1,4 +1,5 @@
-# kind: float-parse
-# line: 4
+# kind: float-comma
+# line: 5
 # fix: price = float('3.50')
+# mention: 3,50
 price = float('3,50')

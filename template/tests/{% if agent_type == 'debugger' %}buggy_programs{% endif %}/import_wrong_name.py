@@ -1,4 +1,5 @@
-# kind: import-name
-# line: 4
+# kind: import-name-typo
+# line: 5
 # fix: from math import sqrt
+# mention: squareroot
 from math import squareroot

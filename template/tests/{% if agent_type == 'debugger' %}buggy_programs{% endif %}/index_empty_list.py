@@ -1,5 +1,6 @@
 # kind: index-out-of-range
-# line: 5
+# line: 6
 # fix: if scores: print(scores[0])
+# mention: scores
 scores = []
 print(scores[0])

@@ -1,5 +1,6 @@
 # kind: int-parse
-# line: 5
+# line: 6
 # fix: age = int('42')
+# mention: forty-two
 answer = 'forty-two'
 age = int(answer)

@@ -1,5 +1,6 @@
 # kind: not-subscriptable
-# line: 5
+# line: 6
 # fix: print(str(number)[0])
+# mention: number
 number = 1234
 print(number[0])

@@ -1,4 +1,4 @@
-# kind: json-decode
+# kind: json-single-quotes
 # line: 7
 # fix: data = json.loads('{"a": 1}')
 import json

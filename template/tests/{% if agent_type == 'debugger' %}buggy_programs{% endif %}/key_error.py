@@ -1,5 +1,6 @@
 # kind: key-error
-# line: 5
+# line: 6
 # fix: print(ages.get('bob', 0))
+# mention: bob
 ages = {'ana': 31, 'cy': 22}
 print(ages['bob'])

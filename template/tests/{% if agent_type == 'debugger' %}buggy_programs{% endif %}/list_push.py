@@ -1,5 +1,6 @@
-# kind: attribute-on-builtin
-# line: 5
+# kind: wrong-method-name
+# line: 6
 # fix: stack.append(3)
+# mention: append
 stack = [1, 2]
 stack.push(3)

@@ -1,6 +1,7 @@
-# kind: too-many-arguments
-# line: 9
+# kind: method-without-self
+# line: 10
 # fix:     def bark(self):
+# mention: self
 class Dog:
     def bark():
         return 'woof'

@@ -1,6 +1,7 @@
 # kind: missing-argument
-# line: 8
+# line: 9
 # fix: print(add(2, 3))
+# mention: b
 def add(a, b):
     return a + b
 

@@ -1,5 +1,6 @@
-# kind: module-not-found
-# line: 4
+# kind: module-typo
+# line: 5
 # fix: import math
+# mention: math
 import maths
 print(maths.pi)

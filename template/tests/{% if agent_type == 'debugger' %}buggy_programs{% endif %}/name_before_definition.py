@@ -1,5 +1,6 @@
-# kind: name-undefined
-# line: 4
+# kind: used-before-assignment
+# line: 5
 # fix: greeting = 'hi'
+# mention: greeting
 print(greeting)
 greeting = 'hi'

@@ -1,6 +1,7 @@
 # kind: name-undefined
-# line: 9
+# line: 10
 # fix: return count + 1
+# mention: count_value
 def setup():
     count = 10
 

@@ -1,6 +1,7 @@
 # kind: name-typo
-# line: 6
+# line: 7
 # fix: total = total + n
+# mention: totl
 total = 0
 for n in [3, 4, 5]:
     total = totl + n

@@ -1,6 +1,7 @@
-# kind: none-attribute
-# line: 6
+# kind: none-from-in-place
+# line: 7
 # fix: numbers.sort()
+# mention: sort
 numbers = [3, 1, 2]
 numbers = numbers.sort()
 numbers.append(4)

@@ -1,6 +1,7 @@
-# kind: none-not-iterable
-# line: 9
+# kind: none-from-no-return
+# line: 10
 # fix:     return evens
+# mention: evens
 def evens(xs):
     result = [x for x in xs if x % 2 == 0]
     print(result)

@@ -1,6 +1,7 @@
-# kind: none-not-subscriptable
-# line: 9
+# kind: none-from-no-return
+# line: 10
 # fix:     return scores
+# mention: load_scores
 def load_scores():
     scores = [90, 80]
 

@@ -1,6 +1,7 @@
 # kind: stop-iteration
-# line: 6
+# line: 7
 # fix: print(next(letters, None))
+# mention: next
 letters = iter('ab')
 next(letters); next(letters)
 print(next(letters))

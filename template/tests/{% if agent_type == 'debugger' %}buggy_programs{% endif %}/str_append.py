@@ -1,5 +1,6 @@
-# kind: attribute-on-builtin
-# line: 5
+# kind: str-immutable
+# line: 6
 # fix: name = name + 'a'
+# mention: append
 name = 'An'
 name.append('a')

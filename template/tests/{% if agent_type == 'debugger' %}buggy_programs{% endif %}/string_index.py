@@ -1,6 +1,7 @@
 # kind: index-out-of-range
-# line: 6
+# line: 7
 # fix: print(word[len(word) - 1])
+# mention: word
 word = 'python'
 position = 6
 print(word[position])

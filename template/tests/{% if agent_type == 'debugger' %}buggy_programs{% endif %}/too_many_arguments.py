@@ -1,6 +1,7 @@
 # kind: too-many-arguments
-# line: 8
+# line: 9
 # fix: print(square(4))
+# mention: square
 def square(x):
     return x * x
 

@@ -1,6 +1,7 @@
 # kind: unbound-local
-# line: 8
+# line: 9
 # fix: score = score_so_far + 1
+# mention: score
 score = 0
 
 

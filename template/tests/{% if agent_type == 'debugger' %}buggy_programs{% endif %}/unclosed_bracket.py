@@ -1,5 +1,6 @@
 # kind: unclosed-bracket
-# line: 4
+# line: 5
 # fix: print(max(3, 4))
+# mention: (
 print(max(3, 4)
 print('done')

@@ -1,6 +1,7 @@
-# kind: unexpected-keyword
-# line: 8
+# kind: unexpected-keyword-typo
+# line: 9
 # fix: greet(name='Ana')
+# mention: nmae
 def greet(name):
     print('Hello', name)
 

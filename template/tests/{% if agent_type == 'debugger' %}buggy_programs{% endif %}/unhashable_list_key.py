@@ -1,5 +1,6 @@
 # kind: unhashable
-# line: 5
+# line: 6
 # fix: seen = {(1, 2): True}
+# mention: list
 seen = {}
 seen[[1, 2]] = True

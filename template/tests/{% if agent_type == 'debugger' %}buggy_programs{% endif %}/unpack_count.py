@@ -1,5 +1,6 @@
-# kind: unpack-count
-# line: 5
+# kind: too-many-values
+# line: 6
 # fix: name, age, city = person
+# mention: name, age
 person = ('ana', 31, 'lima')
 name, age = person

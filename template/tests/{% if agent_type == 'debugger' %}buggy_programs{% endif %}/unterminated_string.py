@@ -1,4 +1,5 @@
-# kind: unterminated-string
-# line: 4
+# kind: quote-inside-string
+# line: 5
 # fix: print("it's fine")
+# mention: it's
 print('it's fine')

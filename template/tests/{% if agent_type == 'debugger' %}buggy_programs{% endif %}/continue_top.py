@@ -1,0 +1,7 @@
+# kind: break-outside-loop
+# line: 7
+# fix:     continue
+# mention: continue
+x = 3
+if x > 2:
+    continue

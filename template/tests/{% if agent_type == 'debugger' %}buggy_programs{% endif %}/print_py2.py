@@ -1,0 +1,5 @@
+# kind: print-statement
+# line: 5
+# fix: print('Hello, world')
+# mention: print
+print 'Hello, world'

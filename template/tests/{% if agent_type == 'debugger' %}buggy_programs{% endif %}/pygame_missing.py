@@ -1,0 +1,5 @@
+# kind: module-not-installed
+# line: 5
+# fix: import pygame
+# mention: pygame
+import pygame

@@ -1,0 +1,6 @@
+# kind: walrus-statement
+# line: 5
+# fix: count = 0
+# mention: count
+count := 0
+print(count)

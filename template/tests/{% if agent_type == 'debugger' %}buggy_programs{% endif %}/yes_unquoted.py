@@ -1,0 +1,7 @@
+# kind: bare-word-not-string
+# line: 6
+# fix: if answer == 'yes':
+# mention: yes
+answer = 'yes'
+if answer == yes:
+    print('ok')
