@@ -11,6 +11,7 @@ from pathlib import Path
 
 import copier
 import pytest
+
 from conftest import (
     REGISTRY,
     REPO_ROOT,
