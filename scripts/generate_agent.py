@@ -173,8 +173,20 @@ def add_template_flags(parser: argparse.ArgumentParser) -> None:
         help="template path or git URL (default: the repository this script lives in)",
     )
     parser.add_argument(
-        "--vcs-ref", help="template git ref to use (default: Copier's choice, the latest tag)"
+        "--vcs-ref",
+        help="template git ref to use, e.g. a release tag v0.2.0 (default: for this "
+        "repository, the checkout you are running, HEAD with its uncommitted changes; for "
+        "another --template, its latest release tag, as copier chooses)",
     )
+
+
+def default_ref(template: str, vcs_ref: str | None) -> str | None:
+    """The template you run is the template you get: from its own repository the wrapper
+    renders HEAD (copier would pick the latest release tag, older than a development checkout
+    and unable to update a service rendered from it). Anywhere else, copier's choice."""
+    if vcs_ref is None and Path(template).resolve() == TEMPLATE_ROOT:
+        return "HEAD"
+    return vcs_ref
 
 
 # -- copy ---------------------------------------------------------------------------------
@@ -336,7 +348,11 @@ def copy_main(argv: list[str]) -> int:
         check_template_ref(args.template, args.vcs_ref)
         check_output_dir(output, args.force)
         render_service(
-            answers, output, template=args.template, vcs_ref=args.vcs_ref, force=args.force
+            answers,
+            output,
+            template=args.template,
+            vcs_ref=default_ref(args.template, args.vcs_ref),
+            force=args.force,
         )
 
     if status := reported(render):
@@ -361,7 +377,7 @@ def stack_main(args: argparse.Namespace) -> int:
                 answers,
                 root / answers["agent_name"],
                 template=args.template,
-                vcs_ref=args.vcs_ref,
+                vcs_ref=default_ref(args.template, args.vcs_ref),
                 force=args.force,
             )
         written[:] = stack.write_stack_files(root, plan)
@@ -477,6 +493,12 @@ def check_updatable(service: Path) -> None:
         raise BadInput(f"{service} has uncommitted changes; commit or stash them, then update")
 
 
+def read_source(service: Path) -> str:
+    import yaml
+
+    return str((yaml.safe_load((service / ANSWERS_FILE).read_text()) or {}).get("_src_path", ""))
+
+
 def read_commit(service: Path) -> str | None:
     import yaml
 
@@ -511,6 +533,7 @@ def update_service(service: Path, *, vcs_ref: str | None) -> UpdateResult:
 
     check_updatable(service)
     before = read_commit(service)
+    vcs_ref = default_ref(read_source(service), vcs_ref)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         copier.run_update(

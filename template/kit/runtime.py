@@ -8,7 +8,9 @@ and an in-process bus, no network at all. The LLM adapter exists only when a key
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 import structlog
@@ -139,11 +141,11 @@ class ServiceRuntime:
         """Types that run learner code start their sandbox worker now, off the request path:
         the first start may compile the WebAssembly guest (seconds). /ready says when it can
         take programs; a request that needs it before then waits for it."""
-        from kit.sandbox.runner import start_sandbox
+        runner = _sandbox_runner()
 
         def start() -> None:
             try:
-                start_sandbox(self.settings)
+                runner.start_sandbox(self.settings)
             except Exception as error:  # noqa: BLE001 - reported by /ready and per request
                 log.error("sandbox_unavailable", error=str(error))
             else:
@@ -160,9 +162,7 @@ class ServiceRuntime:
         if self.agent is None:
             problems.append("the service is still starting")
         if self._agent_factory.runs_code:
-            from kit.sandbox.runner import sandbox_status
-
-            sandbox_ok, why = sandbox_status()
+            sandbox_ok, why = _sandbox_runner().sandbox_status()
             if not sandbox_ok:
                 problems.append(why or "the code sandbox is not ready")
         if self.dapr is not None and not await self.dapr.probe():
@@ -185,6 +185,12 @@ class ServiceRuntime:
         if self._llm is not None:
             await self._llm.close()
         log.info("service_stopped")
+
+
+def _sandbox_runner() -> ModuleType:
+    # Only types that run code carry kit/sandbox; imported by name so the others, which do
+    # not have it, still import (and type-check) this module.
+    return importlib.import_module("kit.sandbox.runner")
 
 
 __all__ = ["DependencyUnavailable", "ServiceRuntime"]
