@@ -1,7 +1,7 @@
 """The baseline: a bare FastAPI app that validates the same request model and echoes it."""
 
-from contracts import ProcessReply, ProcessRequest
 from fastapi import FastAPI
+from kit.contracts import ProcessReply, ProcessRequest
 
 app = FastAPI()
 

@@ -449,6 +449,7 @@ import threading
 threading.Event().wait()
 """
     fake_proc = subprocess.Popen([PY, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert fake_proc.stdout is not None
     baseline = json.loads(fake_proc.stdout.readline())
     env = service_env(Path(tempfile.mkdtemp())) | {
         "OPENAI_API_KEY": "sk-bench",

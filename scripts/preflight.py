@@ -225,7 +225,7 @@ def secrets_in_build(docs: list[dict[str, Any]]) -> dict[tuple[str, str], set[st
 
 def pod_templates(docs: list[dict[str, Any]]):
     for doc in docs:
-        path = POD_TEMPLATE_PATHS.get(doc.get("kind"))
+        path = POD_TEMPLATE_PATHS.get(str(doc.get("kind")))
         if doc.get("kind") == "Pod":
             yield doc, doc
         elif path:

@@ -148,6 +148,7 @@ def test_service_passes_its_own_tests_and_lint(render, agent_type):
     for command in (
         [sys.executable, "-m", "ruff", "check", "."],
         [sys.executable, "-m", "ruff", "format", "--check", "."],
+        [sys.executable, "-m", "mypy"],  # make typecheck: strict on kit/
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
     ):
         done = subprocess.run(

@@ -31,6 +31,7 @@ os.sched_yield()  # <- each run starts here, in its own forked copy of this gues
 
 import random  # noqa: E402  (already loaded above; bound here for the run)
 import traceback  # noqa: E402
+import types  # noqa: E402
 
 # The zygote's random state was copied into every fork: give each run its own.
 random.seed()
@@ -42,9 +43,14 @@ sys.argv = ["main.py"]
 def run_main() -> int:
     with open("main.py", "rb") as handle:
         source = handle.read()
-    namespace = {"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__}
+    # A fresh module registered as __main__, as `python main.py` (runpy) makes one: dataclasses,
+    # pickle and typing look classes up through sys.modules[cls.__module__].
+    main = types.ModuleType("__main__")
+    main.__file__ = "main.py"
+    main.__dict__["__builtins__"] = __builtins__
+    sys.modules["__main__"] = main
     try:
-        exec(compile(source, "main.py", "exec"), namespace)
+        exec(compile(source, "main.py", "exec"), main.__dict__)
     except SystemExit as stop:
         if stop.code is None:
             return 0

@@ -339,7 +339,10 @@ def fd_close(host: WasiHost, fd: int) -> int:
 def fd_fdstat_get(host: WasiHost, fd: int, buf_ptr: int) -> int:
     entry = _fd(host, fd)
     if isinstance(entry, Stream):
-        rights = TTY_RIGHTS if entry.fd else TTY_RIGHTS & ~RIGHT_FD_WRITE
+        # stdout and stderr look like a terminal (the guest line-buffers them); stdin does
+        # not, as when a program's input is piped in, so input("prompt") writes its prompt to
+        # stdout like `python main.py < input.txt` does, not to stderr as on a terminal.
+        rights = TTY_RIGHTS if entry.fd else ALL_RIGHTS & ~RIGHT_FD_WRITE
         host.put(buf_ptr, "BxHxxxxQQ", FILETYPE_CHARACTER_DEVICE, 0, rights, 0)
         return SUCCESS
     kind = FILETYPE_DIRECTORY if entry.node.is_dir else FILETYPE_REGULAR_FILE

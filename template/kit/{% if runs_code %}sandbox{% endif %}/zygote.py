@@ -259,6 +259,9 @@ class Worker:
         child = next(c for c in self.children.values() if c.pidfd == pidfd)
         self.selector.unregister(pidfd)
         os.close(pidfd)
+        # Closed: a run forked from now on must not close this number again (it may already
+        # be one of that run's own pipes).
+        child.pidfd = -1
         _, child.wait_status = os.waitpid(child.pid, 0)
         child.exited = True
         self._maybe_answer(child)
@@ -288,7 +291,8 @@ class Worker:
         # Nothing of the worker's or of other runs stays open in this run's process.
         for other in self.children.values():
             for fd in (other.pidfd, *other.pipes):
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
         self.children.clear()
         self.selector.close()
         os.close(0)  # the control channel is the worker's, never a run's

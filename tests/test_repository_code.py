@@ -1,0 +1,24 @@
+"""The template repository's own code (the wrapper, the hooks, the stack, the preflight, the
+bench) passes the same checks a service's does: ruff and the type checker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+
+
+def test_the_repository_code_type_checks():
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_the_repository_code_is_ruff_clean():
+    for command in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=REPO_ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout[-4000:]
