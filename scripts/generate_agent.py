@@ -287,16 +287,24 @@ ROLE_FLAGS = {
 def in_flags(message: str, typed: dict[str, object]) -> str:
     """Copier's "Validation error for question 'x': ..." as the flag the user typed (or left
     at its default), so the line names what to change on the command line."""
-    found = re.match(r"(?:Validation error for question|Invalid choice for) '(\w+)': (.*)", message)
-    if not found or found.group(1) not in FLAGS:
+    found = re.match(
+        r"(?:Validation error for question|Invalid choice for) '(\w+)': (.*)", message, re.S
+    )
+    if not found:
         return message
     question, detail = found.groups()
     for role, with_flag in ROLE_FLAGS.items():
         detail = detail.replace(role, with_flag)
+    default = template_answers.questions()[question].default
+    if question not in FLAGS:
+        # A question this script has no flag for keeps its default: the flag to change is the
+        # other one the message names.
+        return f"{detail} ({question} is not a flag here; it stays {default})"
     flag = FLAGS[question]
     if question in typed:
-        return f"{flag} {typed[question]}: {detail}"
-    default = template_answers.questions()[question].default
+        value = str(typed[question])
+        shown = value if value.isprintable() and " " not in value else repr(value)
+        return f"{flag} {shown}: {detail}"
     return f"{flag} (not given, so its default {default}): {detail}"
 
 
@@ -305,7 +313,8 @@ def reported(action) -> int:
     try:
         action()
     except (BadInput, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        # One line, whatever the user typed: a value with a newline in it is shown escaped.
+        print(f"error: {error}".replace("\n", "\\n"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as error:
         # e.g. a read-only filesystem that os.access() cannot foresee (root, /proc, mounts)

@@ -50,7 +50,11 @@ BAD_FLAGS = [
     (["--name", "triage", "--type", "router", "--port", "70000"], "outside 1024-65535"),
     (["--name", "triage", "--type", "router", "--port", "-1"], "outside 1024-65535"),
     (["--name", "triage", "--type", "router", "--port", "abc"], "invalid int value: 'abc'"),
-    (["--name", "triage", "--type", "router", "--port", "3500"], "already the app port"),
+    (
+        ["--name", "triage", "--type", "router", "--port", "3500"],
+        "--dapr-port (not given, so its default 3500): The app port (--port) and the Dapr HTTP "
+        "port (--dapr-port) are both 3500",
+    ),
     (
         ["--name", "triage", "--type", "router", "--port", "9090"],
         "used inside the pod by the Dapr sidecar",
@@ -59,12 +63,18 @@ BAD_FLAGS = [
         ["--name", "triage", "--type", "router", "--port", "50002"],
         "used inside the pod by the Dapr sidecar",
     ),
-    (["--name", "triage", "--type", "router", "--port", "50001"], "already the app port"),
-    (["--name", "triage", "--type", "router", "--dapr-port", "5000"], "already the app port"),
+    (
+        ["--name", "triage", "--type", "router", "--port", "50001"],
+        "The Dapr gRPC port and the app port (--port) are both 50001",
+    ),
+    (
+        ["--name", "triage", "--type", "router", "--dapr-port", "5000"],
+        "--dapr-port 5000: The app port (--port) and the Dapr HTTP port (--dapr-port) are both",
+    ),
     (["--name", "triage", "--type", "router", "--dapr-port", "3501"], "used inside the pod"),
     (
         ["--name", "triage", "--type", "router", "--dapr-port", "50001"],
-        "already the Dapr HTTP port",
+        "The Dapr gRPC port and the Dapr HTTP port (--dapr-port) are both 50001",
     ),
     (["--name", "triage", "--type", "router", "--openai-model", "gpt 4"], "is not a model name"),
     (["--name", "triage", "--type", "router", "--openai-model", ""], "is not a model name"),
