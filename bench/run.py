@@ -127,26 +127,22 @@ def load(port: int, body: dict, connections=16, requests=4000, seconds=10.0) -> 
 # -- sections -----------------------------------------------------------------------------
 
 
+def render_triage(template: Path, out: Path) -> list[str]:
+    """The wrapper's command line rendering the triage service from the bench's template."""
+    wrapper = str(REPO / "scripts" / "generate_agent.py")
+    return [PY, wrapper, "--name", "triage", "--type", "router", "--output-dir", str(out)] + [
+        "--template",
+        str(template),
+        "--vcs-ref",
+        TAG,
+    ]
+
+
 def bench_render(work: Path, template: Path) -> dict:
     counter = iter(range(1000))
 
     def wrapper():
-        run(
-            [
-                PY,
-                str(REPO / "scripts" / "generate_agent.py"),
-                "--name",
-                "triage",
-                "--type",
-                "router",
-                "--output-dir",
-                str(work / f"w{next(counter)}"),
-                "--template",
-                str(template),
-                "--vcs-ref",
-                TAG,
-            ]
-        )
+        run(render_triage(template, work / f"w{next(counter)}"))
 
     def bare():
         run(
@@ -179,23 +175,7 @@ def bench_update(work: Path, template: Path) -> dict:
     platform_repo.mkdir()
     git("init", "-q", "-b", "main", cwd=platform_repo)
     for name in ("wrapped", "bare"):
-        run(
-            [
-                PY,
-                str(REPO / "scripts" / "generate_agent.py"),
-                "--name",
-                "triage",
-                "--type",
-                "router",
-                "--output-dir",
-                f"services/{name}",
-                "--template",
-                str(template),
-                "--vcs-ref",
-                TAG,
-            ],
-            cwd=platform_repo,
-        )
+        run(render_triage(template, Path(f"services/{name}")), cwd=platform_repo)
         agent = platform_repo / "services" / name / "agent.py"
         agent.write_text(agent.read_text().replace("a Python tutoring platform", "our school"))
     commit_all(platform_repo, "services with owner edits")

@@ -93,6 +93,32 @@ def run_wrapper(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Co
     )
 
 
+def render_with_wrapper(
+    template: Path,
+    name: str,
+    agent_type: str,
+    *extra: str,
+    cwd: Path,
+    out: Path | str | None = None,
+    tag: str = TEMPLATE_VERSION,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The wrapper rendering one service from a test template, pinned to the template's tag."""
+    args = ["--name", name, "--type", agent_type]
+    if out is not None:
+        args += ["--output-dir", str(out)]
+    return run_wrapper(
+        *args, *extra, "--template", str(template), "--vcs-ref", tag, cwd=cwd, env=env
+    )
+
+
+def new_git_repo(path: Path) -> Path:
+    """An empty git repository (a platform repo services are rendered into)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", "-b", "main", cwd=path)
+    return path
+
+
 def stack_answers(agent_type: str, **overrides: object) -> dict[str, object]:
     answers: dict[str, object] = {"agent_name": STACK_NAMES[agent_type], "agent_type": agent_type}
     answers.update(overrides)

@@ -19,6 +19,7 @@ from conftest import (
     STACK_NAMES,
     commit_all,
     git,
+    new_git_repo,
     run_wrapper,
     working_tree_files,
 )
@@ -180,9 +181,7 @@ def test_updating_from_the_previous_release_equals_a_fresh_render(clone, tmp_pat
         pytest.skip(f"{agent_type} did not exist in {PREVIOUS_RELEASE}")
     git("tag", "v99.0.0", cwd=clone)  # the working tree, as the next release
     answers = {"agent_name": STACK_NAMES[agent_type], "agent_type": agent_type}
-    platform = tmp_path / "platform"
-    platform.mkdir()
-    git("init", "-q", "-b", "main", cwd=platform)
+    platform = new_git_repo(tmp_path / "platform")
     service = platform / "services" / answers["agent_name"]
     copier.run_copy(
         str(clone), service, data=answers, defaults=True, quiet=True, vcs_ref=PREVIOUS_RELEASE

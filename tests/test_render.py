@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REGISTRY, STACK_NAMES, TEMPLATE_VERSION, run_wrapper
+from conftest import REGISTRY, STACK_NAMES, TEMPLATE_VERSION, render_with_wrapper
 
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -218,18 +218,8 @@ def test_service_starts_with_uvicorn_and_answers(render, agent_type, tmp_path):
 
 def test_wrapper_renders_what_copier_renders(render, agent_type, template_repo, tmp_path):
     out = tmp_path / "svc"
-    done = run_wrapper(
-        "--name",
-        STACK_NAMES[agent_type],
-        "--type",
-        agent_type,
-        "--output-dir",
-        str(out),
-        "--template",
-        str(template_repo),
-        "--vcs-ref",
-        TEMPLATE_VERSION,
-        cwd=tmp_path,
+    done = render_with_wrapper(
+        template_repo, STACK_NAMES[agent_type], agent_type, out=out, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     copied = render(agent_type)
@@ -255,17 +245,11 @@ def test_generated_makefile_runs_lint_validate_and_tests(render, agent_type, tmp
 def test_a_key_in_the_environment_never_reaches_rendered_files(template_repo, tmp_path):
     canary = "sk-canary-render-7d3f9a1c"
     out = tmp_path / "svc"
-    done = run_wrapper(
-        "--name",
+    done = render_with_wrapper(
+        template_repo,
         "triage",
-        "--type",
         "router",
-        "--output-dir",
-        str(out),
-        "--template",
-        str(template_repo),
-        "--vcs-ref",
-        TEMPLATE_VERSION,
+        out=out,
         cwd=tmp_path,
         env=os.environ | {"OPENAI_API_KEY": canary, "DAPR_API_TOKEN": canary},
     )

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import commit_all, git, run_wrapper, snapshot_template
+from conftest import (
+    commit_all,
+    git,
+    new_git_repo,
+    render_with_wrapper,
+    run_wrapper,
+    snapshot_template,
+)
 
 AGENT_FILE = "{% if agent_type == 'router' %}agent.py{% endif %}"
 
@@ -29,21 +36,9 @@ def replace_in(path: Path, old: str, new: str) -> None:
 def platform(tmp_path):
     """A template at v1.0.0 and a platform repo with services/triage rendered from it."""
     template = snapshot_template(tmp_path / "template", tag="v1.0.0")
-    platform = tmp_path / "platform"
-    platform.mkdir()
-    git("init", "-q", "-b", "main", cwd=platform)
-    done = run_wrapper(
-        "--name",
-        "triage",
-        "--type",
-        "router",
-        "--output-dir",
-        "services/triage",
-        "--template",
-        str(template),
-        "--vcs-ref",
-        "v1.0.0",
-        cwd=platform,
+    platform = new_git_repo(tmp_path / "platform")
+    done = render_with_wrapper(
+        template, "triage", "router", out="services/triage", cwd=platform, tag="v1.0.0"
     )
     assert done.returncode == 0, done.stderr
     commit_all(platform, "add triage service")

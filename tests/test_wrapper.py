@@ -10,7 +10,14 @@ from pathlib import Path
 import copier
 import pytest
 
-from conftest import COPIER_YML, REPO_ROOT, SCRIPT, TEMPLATE_VERSION, run_wrapper
+from conftest import (
+    COPIER_YML,
+    REPO_ROOT,
+    SCRIPT,
+    TEMPLATE_VERSION,
+    render_with_wrapper,
+    run_wrapper,
+)
 
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -160,61 +167,23 @@ def test_force_writes_over_template_files_and_keeps_others(tmp_path, template_re
     out.mkdir()
     (out / "NOTES.md").write_text("mine\n")
     (out / "app.py").write_text("stale\n")
-    done = run_wrapper(
-        "--name",
-        "triage",
-        "--type",
-        "router",
-        "--output-dir",
-        str(out),
-        "--force",
-        "--template",
-        str(template_repo),
-        "--vcs-ref",
-        TEMPLATE_VERSION,
-        cwd=tmp_path,
-    )
+    done = render_with_wrapper(template_repo, "triage", "router", "--force", out=out, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (out / "NOTES.md").read_text() == "mine\n"
     assert "create_app" in (out / "app.py").read_text()
 
 
 def test_default_output_dir_is_services_name_from_any_cwd(tmp_path, template_repo):
-    done = run_wrapper(
-        "--name",
-        "triage",
-        "--type",
-        "router",
-        "--template",
-        str(template_repo),
-        "--vcs-ref",
-        TEMPLATE_VERSION,
-        cwd=tmp_path,
-    )
+    done = render_with_wrapper(template_repo, "triage", "router", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "services" / "triage" / "app.py").is_file()
 
 
 def test_flags_flow_into_the_service(tmp_path, template_repo):
     out = tmp_path / "svc"
-    done = run_wrapper(
-        "--name",
-        "concepts",
-        "--type",
-        "explainer",
-        "--output-dir",
-        str(out),
-        "--port",
-        "5101",
-        "--dapr-port",
-        "3601",
-        "--openai-model",
-        "gpt-4o-mini",
-        "--template",
-        str(template_repo),
-        "--vcs-ref",
-        TEMPLATE_VERSION,
-        cwd=tmp_path,
+    flags = ("--port", "5101", "--dapr-port", "3601", "--openai-model", "gpt-4o-mini")
+    done = render_with_wrapper(
+        template_repo, "concepts", "explainer", *flags, out=out, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     config = (out / "kit" / "settings.py").read_text()
