@@ -9,6 +9,7 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict
 
 # Limits that keep one request from costing the service more than a learner's question is worth.
 MAX_QUERY_CHARS = 8_000
@@ -67,29 +68,57 @@ LEVELS = ("beginner", "intermediate", "advanced")
 
 
 class ProcessReply(BaseModel):
+    """An agent's answer to a learner."""
+
     agent: str = Field(description="The agent that answered.")
     response: str = Field(description="The answer the learner reads.")
-    next_steps: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(
+        default_factory=list, description="What the learner can do next, best first."
+    )
     data: dict[str, Any] = Field(
         default_factory=dict,
         description="Type-specific details; always includes mode: llm | offline | degraded.",
     )
 
 
+# Fields Dapr adds to the envelope besides those below: documented, never read.
+DAPR_ENVELOPE_EXTRAS: JsonDict = {
+    "traceid": {"type": "string", "description": "W3C trace context (same as traceparent)."},
+    "traceparent": {"type": "string", "description": "W3C trace context of the publisher."},
+    "tracestate": {"type": "string", "description": "W3C trace state."},
+    "time": {"type": "string", "format": "date-time", "description": "When it was published."},
+}
+
+
+def _document_dapr_extras(schema: JsonDict) -> None:
+    properties = schema["properties"]
+    if isinstance(properties, dict):
+        properties.update(DAPR_ENVELOPE_EXTRAS)
+
+
 class CloudEvent(BaseModel):
     """The envelope Dapr posts to a subscription route (CloudEvents 1.0, JSON)."""
 
     # Dapr adds fields (traceid, traceparent, pubsubname, topic, ...); keep them, ignore them.
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_document_dapr_extras)
 
-    id: str = Field(min_length=1, max_length=256)
-    source: str = ""
-    type: str = "com.dapr.event.sent"
-    specversion: str = "1.0"
-    datacontenttype: str | None = "application/json"
-    topic: str | None = None
-    pubsubname: str | None = None
-    data: Any = None
+    id: str = Field(
+        min_length=1,
+        max_length=256,
+        description="Unique per event: a redelivery has the same id, and is handled once.",
+    )
+    source: str = Field(default="", description="Dapr sets the publisher's app-id.")
+    type: str = Field(default="com.dapr.event.sent", description="Dapr's event type.")
+    specversion: str = Field(default="1.0", description="CloudEvents version.")
+    datacontenttype: str | None = Field(
+        default="application/json", description="How `data` is encoded."
+    )
+    topic: str | None = Field(default=None, description="The topic it was published on.")
+    pubsubname: str | None = Field(default=None, description="The Dapr pub/sub component.")
+    data: Any = Field(
+        default=None,
+        description="The event itself: a JSON object (a string holding one is accepted too).",
+    )
 
 
 class EventStatus(BaseModel):
