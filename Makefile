@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 # Every rendered type's requirements, so each service's own tests run in this one environment:
 # requirements.txt.jinja only wraps type-specific lines in {% if %} blocks, so dropping the tag
 # lines gives the union of all types.
-$(VENV)/.installed: requirements-dev.txt template/requirements.txt.jinja template/requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt template/requirements.txt.jinja template/requirements-dev.txt package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	grep -hv -e '^{%' -e '^-r ' template/requirements.txt.jinja template/requirements-dev.txt > $(VENV)/template-requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r $(VENV)/template-requirements.txt

@@ -257,3 +257,63 @@ def test_a_key_in_the_environment_never_reaches_rendered_files(template_repo, tm
     assert canary not in done.stdout + done.stderr
     for name in rendered_files(out):
         assert canary not in (out / name).read_text(errors="ignore"), name
+
+
+def _distribution_closure(names: set[str]) -> set[str]:
+    """The distributions `names` pull in, transitively (as pip would install them)."""
+    import re
+    from importlib import metadata
+
+    seen: set[str] = set()
+    pending = [n.lower().replace("_", "-") for n in names]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in requires:
+            if "extra ==" in requirement and "fastapi" not in requirement:
+                continue  # only the extras the service asks for, e.g. dapr[fastapi]
+            found = re.match(r"[A-Za-z0-9_.-]+", requirement)
+            if found:
+                pending.append(found.group(0).lower().replace("_", "-"))
+    return seen
+
+
+def test_runtime_requirements_cover_every_import_the_service_makes(render, agent_type):
+    """The image installs requirements.txt only: every third-party module the service's own
+    code imports (tests aside) must come from it or from what it pulls in."""
+    import ast
+    import re
+    from importlib import metadata
+
+    root = render(agent_type)
+    listed = {
+        re.match(r"[A-Za-z0-9_.-]+", line).group(0)
+        for line in (root / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    installed = _distribution_closure(listed)
+    providers = metadata.packages_distributions()
+    local = {p.stem for p in root.glob("*.py")} | {"kit"}
+    missing = set()
+    for path in root.rglob("*.py"):
+        if {"tests", ".venv"} & set(path.relative_to(root).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = []
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules = [node.module]
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in local or top not in providers:
+                    continue
+                if not {d.lower().replace("_", "-") for d in providers[top]} & installed:
+                    missing.add(f"{top} ({path.relative_to(root)})")
+    assert not missing, sorted(missing)
