@@ -87,7 +87,14 @@ TYPE_FILES = {
 
 
 # What running a service's own checks leaves behind; not part of what was rendered.
-TOOL_CACHES = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".learnflow"}
+TOOL_CACHES = {
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".hypothesis",
+    ".learnflow",
+}
 
 
 def rendered_files(root: Path) -> set[str]:
