@@ -32,14 +32,19 @@ from conftest import STACK_NAMES, commit_all, git, snapshot_template  # noqa: E4
 PY = sys.executable
 BENCH = Path(__file__).resolve().parent
 TAG = "v1.0.0"
-QUERIES = {
-    "router": "how do for loops work in python?",
-    "explainer": "how do for loops work?",
-    "debugger": 'Traceback (most recent call last):\n  File "main.py", line 2, in <module>\n'
-    "    print(totl)\nNameError: name 'totl' is not defined",
-    "generator": "give me a loop exercise",
-    "tracker": "how am I doing?",
-}
+
+
+def sample_query(service: Path) -> str:
+    """The question the type's own agent declares as its sample (agent.py), so the bench needs
+    no list of types."""
+    done = subprocess.run(
+        [PY, "-c", "import json, agent; print(json.dumps(agent.Agent.sample_query))"],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return str(json.loads(done.stdout))
 
 
 def median_time(fn, runs: int) -> float:
@@ -249,7 +254,7 @@ def bench_process(work: Path, services: dict[str, Path], types: list[str]) -> di
     any_service = next(iter(services.values()))
     env = service_env(work) | {"PYTHONPATH": str(any_service)}
     bare = Server(BENCH, "bare_app:app", env, health="/docs")
-    body = {"user_id": "bench", "query": QUERIES["router"], "context": {"level": "beginner"}}
+    body = {"user_id": "bench", "query": "how do for loops work?", "context": {"level": "beginner"}}
     load(bare.port, body, requests=300)  # warm-up
     baseline = load(bare.port, body)
     bare.stop()
@@ -257,7 +262,8 @@ def bench_process(work: Path, services: dict[str, Path], types: list[str]) -> di
     for agent_type in types:
         tmp = Path(tempfile.mkdtemp(dir=work))
         server = Server(services[agent_type], "app:app", service_env(tmp))
-        body = {"user_id": "bench", "query": QUERIES[agent_type], "context": {"level": "beginner"}}
+        query = sample_query(services[agent_type])
+        body = {"user_id": "bench", "query": query, "context": {"level": "beginner"}}
         idle = rss_mib(server.process.pid)
         load(server.port, body, requests=300)
         measured = load(server.port, body)
