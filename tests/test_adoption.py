@@ -159,8 +159,10 @@ def own(service: Path) -> None:
     """What an owner typically adds: files of their own and a line in a template file."""
     for name, text in OWNER_FILES.items():
         (service / name).write_text(text)
-    with (service / ".gitignore").open("a") as handle:
-        handle.write("local-notes/\n")
+    # At the top: the template's own additions go at the end, and a line each would be a
+    # real conflict for copier to mark.
+    gitignore = service / ".gitignore"
+    gitignore.write_text("local-notes/\n" + gitignore.read_text())
 
 
 def tree(root: Path) -> dict[str, bytes]:
