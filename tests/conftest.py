@@ -155,6 +155,33 @@ def render(tmp_path_factory: pytest.TempPathFactory, template_repo: Path):
     return _render
 
 
+@pytest.fixture(scope="session")
+def rendered_stack(tmp_path_factory: pytest.TempPathFactory, template_repo: Path) -> Path:
+    """Every type rendered as the LearnFlow stack (`--all`), once per session: copy it with
+    `stack_copy` before changing anything."""
+    root = tmp_path_factory.mktemp("stack") / "services"
+    done = run_wrapper(
+        "--all",
+        "--output-dir",
+        str(root),
+        "--template",
+        str(template_repo),
+        "--vcs-ref",
+        TEMPLATE_VERSION,
+        cwd=root.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def stack_copy(rendered_stack: Path, tmp_path: Path) -> Path:
+    """A copy of the rendered stack this test may change."""
+    copy = tmp_path / "services"
+    shutil.copytree(rendered_stack, copy)
+    return copy
+
+
 @pytest.fixture(scope="session", params=AGENT_TYPES)
 def agent_type(request: pytest.FixtureRequest) -> str:
     return request.param

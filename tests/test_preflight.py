@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, SCRIPT, run_wrapper, snapshot_template
+from conftest import REGISTRY, REPO_ROOT, SCRIPT, run_wrapper
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import preflight  # noqa: E402
@@ -20,35 +20,6 @@ import preflight  # noqa: E402
 pytestmark = pytest.mark.skipif(
     shutil.which("kubectl") is None, reason="kubectl is not installed (kubectl kustomize)"
 )
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return snapshot_template(tmp_path_factory.mktemp("preflight-template"), tag="v1.0.0")
-
-
-@pytest.fixture(scope="module")
-def rendered_stack(tmp_path_factory, template) -> Path:
-    root = tmp_path_factory.mktemp("preflight") / "services"
-    done = run_wrapper(
-        "--all",
-        "--output-dir",
-        str(root),
-        "--template",
-        str(template),
-        "--vcs-ref",
-        "v1.0.0",
-        cwd=root.parent,
-    )
-    assert done.returncode == 0, done.stderr
-    return root
-
-
-@pytest.fixture
-def stack_copy(rendered_stack, tmp_path) -> Path:
-    copy = tmp_path / "services"
-    shutil.copytree(rendered_stack, copy)
-    return copy
 
 
 def problems(root: Path) -> list[str]:
@@ -91,11 +62,11 @@ def test_with_tokens_the_secrets_are_documented_and_nothing_is_refused(render):
 
 
 def test_check_runs_the_preflight_for_the_stack_and_for_one_service(
-    rendered_stack, template, tmp_path
+    rendered_stack, template_repo, tmp_path
 ):
-    done = run_wrapper("check", str(rendered_stack), "--template", str(template), cwd=tmp_path)
+    done = run_wrapper("check", str(rendered_stack), "--template", str(template_repo), cwd=tmp_path)
     assert done.returncode == 0, done.stdout
-    assert "5 services: stack is consistent and current" in done.stdout
+    assert f"{len(REGISTRY)} services: stack is consistent and current" in done.stdout
     assert "preflight: " in done.stdout and "nothing a cluster would refuse" in done.stdout
     alone = run_wrapper("check", str(rendered_stack / "debug"), cwd=tmp_path)
     assert alone.returncode == 0, alone.stdout

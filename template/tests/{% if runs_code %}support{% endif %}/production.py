@@ -9,6 +9,7 @@ The conditions a sandbox test runs in:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -45,28 +46,23 @@ def pod_python() -> str:
     digest = hashlib.sha256(requirements + sys.version.encode()).hexdigest()[:12]
     home = Path(tempfile.gettempdir()) / f"learnflow-pod-python-{digest}"
     python = home / "bin" / "python"
-    if not (home / ".complete").exists():
-        shutil.rmtree(home, ignore_errors=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "virtualenv",
-                "-q",
-                "--system-site-packages",
-                "-p",
-                system,
-                str(home),
-            ],
-            check=True,
-        )
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             "-r", str(SERVICE_ROOT / "requirements.txt"), "pytest"],
-            check=True,
-        )  # fmt: skip
-        (home / ".complete").touch()
+    # One builder at a time: test runs in parallel (pytest -n) share this interpreter.
+    with open(f"{home}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / ".complete").exists():
+            _build_pod_python(home, system)
     return str(python)
+
+
+def _build_pod_python(home: Path, system: str) -> None:
+    python = home / "bin" / "python"
+    shutil.rmtree(home, ignore_errors=True)
+    virtualenv = [sys.executable, "-m", "virtualenv", "-q", "--system-site-packages"]
+    subprocess.run([*virtualenv, "-p", system, str(home)], check=True)
+    requirements = str(SERVICE_ROOT / "requirements.txt")
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-r", requirements, "pytest"], check=True)
+    (home / ".complete").touch()
 
 
 def conditions() -> list[str]:
