@@ -120,9 +120,19 @@ class Conversation:
         return found
 
 
+def summary_entry(question: str) -> str:
+    """A question, cut short for the note. A question of several lines (a traceback, code) is
+    its first and last lines: the last is where a traceback says what went wrong."""
+    lines = [" ".join(line.split()) for line in question.splitlines() if line.strip()]
+    if len(lines) > 1:
+        first = _cut(lines[0], SUMMARY_QUESTION_CHARS // 3)
+        return _cut(f"{first} … {lines[-1]}", SUMMARY_QUESTION_CHARS)
+    return _cut(lines[0] if lines else "", SUMMARY_QUESTION_CHARS)
+
+
 def fold_into_summary(earlier: tuple[str, ...], question: str) -> tuple[str, ...]:
     """The note with one more question in it; the oldest questions give way when it is full."""
-    entries = [*earlier, _cut(" ".join(question.split()), SUMMARY_QUESTION_CHARS)]
+    entries = [*earlier, summary_entry(question)]
     while sum(len(e) + 4 for e in entries) > SUMMARY_CHARS and len(entries) > 1:
         entries.pop(0)
     return tuple(entries)

@@ -56,10 +56,9 @@ class ServiceInvoker(Protocol):
         payload: dict[str, Any] | None,
         *,
         http_verb: str = "POST",
-        timeout_s: float | None = None,
     ) -> dict[str, Any]:
         """The JSON object `app_id` answers to `method` (a POST with `payload`, or a GET with
-        none). `timeout_s` shortens the invoker's own timeout for calls that must be quick."""
+        none)."""
 
 
 ToolFunction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -238,13 +238,12 @@ class SessionKeeper:
         invoker = self.deps.invoker
         if invoker is None:
             raise LevelUnknown("this agent runs alone (embedded mode), with no tracker to ask")
-        settings = self.deps.settings
+        # Bounded by the caller (LEVEL_LOOKUP_TIMEOUT_S), which cancels the call.
         report = await invoker.invoke(
-            settings.tracker_app_id,
+            self.deps.settings.tracker_app_id,
             f"progress/{quote(user_id, safe='')}",
             None,
             http_verb="GET",
-            timeout_s=settings.level_lookup_timeout_s,
         )
         topics = report.get("topics")
         record = topics.get(topic) if isinstance(topics, dict) else None

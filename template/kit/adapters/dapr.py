@@ -252,14 +252,13 @@ class DaprServiceInvoker:
         payload: dict[str, Any] | None,
         *,
         http_verb: str = "POST",
-        timeout_s: float | None = None,
     ) -> dict[str, Any]:
         client = self._dapr.require()
         data = json.dumps(payload) if payload is not None else ""
         try:
             response = await asyncio.wait_for(
                 client.invoke_method(app_id, method, data, content_type=JSON, http_verb=http_verb),
-                min(timeout_s, self._timeout_s) if timeout_s else self._timeout_s,
+                self._timeout_s,
             )
         except DaprHttpError as error:
             raise InvocationFailed(f"{app_id}/{method}: {error}") from error

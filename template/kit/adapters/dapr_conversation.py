@@ -231,9 +231,12 @@ class DaprConversationModel:
         langchaingokit/workarounds.go convertToStructuredOutputDefinition)."""
         response_format = Struct()
         json_format.ParseDict({**schema, "name": schema_name, "strict": True}, response_format)
-        if not schema_survives(schema):
+        if not schema_survives(schema) and messages and messages[0].get("role") == "system":
+            # Said in the system prompt, so the model still reads: instructions, conversation,
+            # question.
             instruction = JSON_INSTRUCTION.format(schema=json.dumps(schema))
-            messages = [*messages, {"role": "system", "content": instruction}]
+            system = {**messages[0], "content": f"{messages[0]['content']}\n\n{instruction}"}
+            messages = [system, *messages[1:]]
         message = await self._converse(
             messages, usage=usage, response_format=response_format, temperature=0
         )
