@@ -116,12 +116,11 @@ class LanguageModel(Protocol):
 
     `max_tokens` caps each completion (None: the provider's default); `usage`, when given, is
     added to with what every call cost. `backend` names the provider path ("openai",
-    "dapr-conversation"); `streams` says whether `stream` yields tokens as they come (False:
-    one piece, the whole answer)."""
+    "dapr-conversation"). `stream` yields tokens as they come where the backend can, else the
+    whole answer as one piece."""
 
     model: str
     backend: str
-    streams: bool
 
     async def complete(
         self,

@@ -106,7 +106,6 @@ class DaprConversationModel:
     """One conversation component, called through the process's one dapr.aio client."""
 
     backend = "dapr-conversation"
-    streams = False
 
     def __init__(
         self, connection: DaprConnection, *, component: str, model: str, timeout_s: float

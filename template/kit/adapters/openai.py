@@ -35,7 +35,6 @@ class ChatModel:
     """AsyncOpenAI, created once, with explicit timeout and retries."""
 
     backend = "openai"
-    streams = True
 
     def __init__(
         self,
