@@ -336,3 +336,91 @@ def test_a_streamed_answer_is_remembered_like_any_other(llm_client, fake_openai)
         {"role": "user", "content": turn.question},
         {"role": "assistant", "content": turn.answer},
     ]
+
+
+# -- the fake sidecar's Conversation API, as daprd answers --------------------------------
+
+
+def converse(sidecar, component: str, messages: list[dict], **kwargs):
+    """One ConverseAlpha2 call through the real dapr.aio client."""
+    import asyncio
+
+    from dapr.clients.grpc import conversation
+
+    from kit.adapters.dapr import DaprConnection
+    from kit.adapters.dapr_conversation import to_dapr_message
+
+    async def call():
+        connection = DaprConnection(
+            host="127.0.0.1",
+            http_port=sidecar.http_port,
+            grpc_port=sidecar.grpc_port,
+            api_token=None,
+            call_timeout_s=2.0,
+        )
+        try:
+            assert await connection.probe()
+            inputs = [conversation.ConversationInputAlpha2([to_dapr_message(m) for m in messages])]
+            return await connection.client.converse_alpha2(
+                component, inputs if messages else [], **kwargs
+            )
+        finally:
+            await connection.close()
+
+    return asyncio.run(call())
+
+
+@pytest.fixture
+def conversation_sidecar(fake_openai):
+    from fakes.fake_sidecar import ConversationComponent, FakeSidecar
+
+    component = ConversationComponent(
+        model=PRIMARY_MODEL, key=LLM_KEY, endpoint=fake_openai.base_url
+    )
+    sidecar = FakeSidecar(conversations={"llm": component}).start()
+    yield sidecar
+    sidecar.stop()
+
+
+def test_every_output_carries_the_usage_and_the_components_model(conversation_sidecar, fake_openai):
+    fake_openai.reply("Loops repeat.", usage=(21, 4))
+    answer = converse(conversation_sidecar, "llm", [{"role": "user", "content": "loops?"}])
+    [output] = answer.outputs
+    assert output.choices[0].message.content == "Loops repeat."
+    assert output.choices[0].finish_reason == "stop"
+    assert (output.usage.prompt_tokens, output.usage.completion_tokens) == (21, 4)
+    assert output.model == PRIMARY_MODEL
+
+
+@pytest.mark.parametrize(
+    ("component", "messages", "code", "message"),
+    [
+        (
+            "nope",
+            [{"role": "user", "content": "hi"}],
+            "INVALID_ARGUMENT",
+            "failed finding conversation component nope",
+        ),
+        ("llm", [], "INVALID_ARGUMENT", "missing inputs in request"),
+    ],
+)
+def test_requests_daprd_refuses_are_refused(
+    conversation_sidecar, component, messages, code, message
+):
+    from dapr.clients.exceptions import DaprGrpcError
+
+    with pytest.raises(DaprGrpcError) as refused:
+        converse(conversation_sidecar, component, messages)
+    assert refused.value.code().name == code and message in refused.value.details()
+
+
+def test_a_provider_error_is_internal_and_names_the_status(conversation_sidecar, fake_openai):
+    from dapr.clients.exceptions import DaprGrpcError
+
+    fake_openai.fail(429)
+    with pytest.raises(DaprGrpcError) as failed:
+        converse(conversation_sidecar, "llm", [{"role": "user", "content": "hi"}])
+    assert failed.value.code().name == "INTERNAL"
+    assert "failed conversing with component llm: API returned unexpected status code: 429" in (
+        failed.value.details()
+    )
