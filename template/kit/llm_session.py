@@ -3,8 +3,9 @@ token budget, and what the model cost. BaseAgent opens a session around `process
 `stream`; the agent reads it through `self.history(request)`.
 
 Opening a session reads the conversation and today's token count and chooses the level, all
-at once; closing it writes the new turn and what the answer cost, also at once. None of it can
-fail an answer: a state store that cannot be read means no history (and no budget check), one
+at once; closing it writes the new turn and what the answer cost once the answer is on its way
+(this process's next request from the same learner waits for that write). None of it can fail
+an answer: a state store that cannot be read means no history (and no budget check), one
 that cannot be written loses that turn, and a tracker that is slow or down means the beginner
 level; each is logged.
 """
@@ -86,6 +87,8 @@ class SessionKeeper:
         self.agent = agent
         self.deps = deps
         self._mastery: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        # Each learner's turn still being written, by user id.
+        self._writing: dict[str, asyncio.Future[None]] = {}
 
     # Made on first use: an agent built for a test of event delivery has no settings.
     @cached_property
@@ -124,6 +127,9 @@ class SessionKeeper:
             request._chosen_level = None
 
     async def open(self, request: ProcessRequest) -> RequestScope:
+        writing = self._writing.get(request.user_id)
+        if writing is not None:
+            await asyncio.wait([writing])
         scope = RequestScope(topic=self.question_topic(request))
         wants_budget = bool(self.models()) and self.budget.enabled
         reads: list[Any] = [self._read_conversation(request.user_id, scope)]
@@ -142,7 +148,15 @@ class SessionKeeper:
         return scope
 
     async def close(self, request: ProcessRequest, scope: RequestScope) -> None:
-        """Write the turn and what it cost; report both on the request's log line."""
+        """Report the turn on the request's log line, and write it and what it cost after the
+        answer has gone: the learner does not wait for the state store. This process's next
+        request from the same learner waits for the write (read-your-writes)."""
+        annotate(
+            level=scope.level.level if scope.level else None,
+            level_source=scope.level.source if scope.level else None,
+            history_turns=len(scope.conversation.turns),
+            **self._usage_fields(scope),
+        )
         writes: list[Any] = []
         if scope.reply is not None:
             meta = {**scope.remember, "topic": scope.topic}
@@ -151,20 +165,31 @@ class SessionKeeper:
         tokens = scope.tokens
         if tokens and self.budget.enabled:
             writes.append(self.budget.spend(request.user_id, tokens, scope.budget_read))
+        if not writes:
+            return
+        user_id = request.user_id
+        task = asyncio.ensure_future(self._write(writes, self._writing.get(user_id)))
+        self._writing[user_id] = task
+
+        def forget(done: asyncio.Future[None]) -> None:
+            if self._writing.get(user_id) is done:
+                del self._writing[user_id]
+
+        task.add_done_callback(forget)
+
+    @staticmethod
+    async def _write(writes: list[Any], previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # this learner's turns land in order
         results = await asyncio.gather(*writes, return_exceptions=True)
-        written = 0
         for result in results:
             if isinstance(result, BaseException):
                 log.warning("conversation_not_saved", error=str(result))
-            else:
-                written += int(result)
-        annotate(
-            level=scope.level.level if scope.level else None,
-            level_source=scope.level.source if scope.level else None,
-            history_turns=len(scope.conversation.turns),
-            state_bytes_written=written,
-            **self._usage_fields(scope),
-        )
+
+    async def drain(self) -> None:
+        """Wait for the writes still under way (shutdown, tests)."""
+        while self._writing:
+            await asyncio.wait(list(self._writing.values()))
 
     @staticmethod
     def _usage_fields(scope: RequestScope) -> dict[str, Any]:

@@ -224,6 +224,8 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.agent is not None:
+            await self.agent.sessions.drain()  # the last turns, before the store closes
         if self.bus is not None:
             await self.bus.drain()
         if self.dapr is not None:
