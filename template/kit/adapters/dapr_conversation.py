@@ -173,13 +173,16 @@ class DaprConversationModel:
         max_tokens: int | None = None,
         usage: TokenUsage | None = None,
         max_tool_rounds: int = 3,
+        temperature: float = 0.3,
     ) -> str:
         """A plain answer, running the tools the model asks for between rounds, as the OpenAI
         adapter does (the Conversation API hands tool calls back to the app to run)."""
         conversation = list(messages)
         by_name = {tool.name: tool for tool in tools}
         for _ in range(max_tool_rounds + 1):
-            message = await self._converse(conversation, usage=usage, tools=tools)
+            message = await self._converse(
+                conversation, usage=usage, tools=tools, temperature=temperature
+            )
             if not message.tool_calls:
                 if not message.content:
                     raise DependencyUnavailable("the model returned an empty answer")
@@ -236,6 +239,8 @@ class DaprConversationModel:
             instruction = JSON_INSTRUCTION.format(schema=json.dumps(schema))
             system = {**messages[0], "content": f"{messages[0]['content']}\n\n{instruction}"}
             messages = [system, *messages[1:]]
+        # Temperature 0 is not sent on (langchaingokit/model.go passes it only when > 0): the
+        # provider's default applies, and the schema does the constraining.
         message = await self._converse(
             messages, usage=usage, response_format=response_format, temperature=0
         )
