@@ -7,6 +7,8 @@ Sources (dapr/components-contrib, read when this list was written):
 - state/redis/metadata.yaml at 07fc9feb70767b4ff361bcd8754ef2cd58ffb5b5
 - pubsub/redis/metadata.yaml at 5102c09b6ed9905164b7f8993a0e0c7cf6db4728 (shares the Redis
   connection fields)
+- conversation/openai/metadata.yaml at c23900d2760de2061143587c16c5e30ab3f092cf (with
+  conversation/metadata.go LangchainMetadata, whose responseCacheTTL is also read as cacheTTL)
 Runtime fields: `actorStateStore` for state stores with the actorStateStore capability,
 `keyPrefix` for state stores, `consumerID` for every pub/sub (dapr/components-contrib
 pubsub/metadata.go, RuntimeConsumerIDKey), and the topic scopes the sidecar reads from every
@@ -101,6 +103,20 @@ COMPONENT_FIELDS = {
         },
         "secret": set(),
     },
+    ("conversation.openai", "v1"): {
+        "required": {"key"},
+        "allowed": {
+            "key",
+            "model",
+            "endpoint",
+            "cacheTTL",
+            "responseCacheTTL",
+            "apiVersion",
+            "apiType",
+        },
+        "secret": {"key"},
+        "enums": {"apiType": {"open_ai", "azure"}},
+    },
     ("pubsub.redis", "v1"): {
         "required": {"redisHost"},
         "allowed": {
@@ -147,3 +163,6 @@ KNOWN_ANNOTATIONS = {
     "dapr.io/disable-builtin-k8s-secret-store",
     "dapr.io/sidecar-seccomp-profile-type",
 }
+
+# Rendered only for LLM_BACKEND=dapr-conversation.
+OPTIONAL_COMPONENTS = {("conversation.openai", "v1")}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dapr_component_fields import COMPONENT_FIELDS, KNOWN_ANNOTATIONS
+from dapr_component_fields import COMPONENT_FIELDS, KNOWN_ANNOTATIONS, OPTIONAL_COMPONENTS
 
 from conftest import REPO_ROOT, STACK_NAMES
 
@@ -97,7 +97,25 @@ def component_docs(root: Path) -> list[dict]:
 def test_dapr_components_use_only_declared_fields(render, agent_type):
     root = render(agent_type)
     components = component_docs(root)
-    assert {(c["spec"]["type"], c["spec"]["version"]) for c in components} == set(COMPONENT_FIELDS)
+    found = {(c["spec"]["type"], c["spec"]["version"]) for c in components}
+    assert found == set(COMPONENT_FIELDS) - OPTIONAL_COMPONENTS
+    assert_declared_fields(components)
+
+
+def test_the_conversation_components_use_only_declared_fields(render):
+    root = render("explainer", llm_backend="dapr-conversation", openai_fallback_model="gpt-4o-mini")
+    components = component_docs(root)
+    conversations = [c for c in components if c["spec"]["type"] == "conversation.openai"]
+    # The cluster's (a Secret) and the local run's (the environment), each with the fallback.
+    assert [c["metadata"]["name"] for c in conversations] == ["llm", "llm-fallback"] * 2
+    models = {
+        m["value"] for c in conversations for m in c["spec"]["metadata"] if m["name"] == "model"
+    }
+    assert models == {"gpt-4", "gpt-4o-mini"}
+    assert_declared_fields(components)
+
+
+def assert_declared_fields(components: list[dict]) -> None:
     for component in components:
         spec = COMPONENT_FIELDS[(component["spec"]["type"], component["spec"]["version"])]
         names = {m["name"] for m in component["spec"]["metadata"]}
@@ -105,7 +123,9 @@ def test_dapr_components_use_only_declared_fields(render, agent_type):
         assert spec["required"] <= names, (component["metadata"]["name"], spec["required"] - names)
         for item in component["spec"]["metadata"]:
             if item["name"] in spec["secret"]:
-                assert "secretKeyRef" in item and "value" not in item, item["name"]
+                # From a secret store, or (local runs) the sidecar's environment.
+                assert "secretKeyRef" in item or "envRef" in item, item["name"]
+                assert "value" not in item, item["name"]
             for field, allowed in spec.get("enums", {}).items():
                 if item["name"] == field:
                     assert item["value"] in allowed
@@ -318,6 +338,28 @@ def test_runtime_class_must_be_a_dns_label(bad):
     with pytest.raises(ValueError, match="runtime_class_name.*not a DNS label"):
         template_answers.resolve(
             {"agent_name": "exercise", "agent_type": "generator", "runtime_class_name": bad}
+        )
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [("gpt 4o mini", "not a model name"), ("-mini", "not a model name"), ("gpt-4", "primary")],
+)
+def test_the_fallback_model_is_a_model_name_other_than_the_primary(bad, problem):
+    from hooks import answers as template_answers
+
+    with pytest.raises(ValueError, match=f"openai_fallback_model.*{problem}"):
+        template_answers.resolve(
+            {"agent_name": "concepts", "agent_type": "explainer", "openai_fallback_model": bad}
+        )
+
+
+def test_the_llm_backend_is_one_of_two():
+    from hooks import answers as template_answers
+
+    with pytest.raises(ValueError, match="llm_backend"):
+        template_answers.resolve(
+            {"agent_name": "concepts", "agent_type": "explainer", "llm_backend": "anthropic"}
         )
 
 

@@ -2,6 +2,12 @@
 
 agent.py (the file service owners edit) subclasses BaseAgent; this module stays the template's,
 so `copier update` can improve it without touching anyone's prompt or tools.
+
+Around every answer (`process`, `stream`) the base class keeps the request's scope
+(kit/llm_session.py): the learner's recent conversation, their level, and what the model cost.
+The LLM path sends the system prompt, that conversation and the new question, nothing else
+about the learner; it tries the primary model, then the cheaper fallback, then answers offline,
+and not at all once the learner's daily token budget is spent.
 """
 
 from __future__ import annotations
@@ -20,11 +26,19 @@ from kit.interfaces import (
     LanguageModel,
     ServiceInvoker,
     StateStore,
+    TokenUsage,
     Tool,
 )
+from kit.llm_session import RequestScope, SessionKeeper
 from kit.settings import KitSettings
 
 T = TypeVar("T")
+
+#: Said to a learner whose answer came offline because their daily token budget is spent.
+BUDGET_NOTE = (
+    "You have used today's AI-written answers with this tutor, so this one comes from its "
+    "built-in material; they are back after midnight (UTC)."
+)
 
 
 class PoisonMessage(Exception):
@@ -38,6 +52,10 @@ class AgentDeps:
     events: EventBus
     invoker: ServiceInvoker | None = None
     llm: LanguageModel | None = None
+    #: The cheaper model tried when `llm` fails (None: straight to the offline answer).
+    fallback_llm: LanguageModel | None = None
+    #: The app's Prometheus metrics (kit/observability.py Metrics); None in unit tests.
+    metrics: Any = None
     log: Any = field(default_factory=lambda: structlog.get_logger("agent"))
 
 
@@ -51,6 +69,9 @@ class Answer:
     mode: str = "offline"
     #: Set when another agent wrote the answer (the router returning the target's reply).
     agent: str | None = None
+    #: Facts the agent's offline logic wants from this turn next time (the concept explained,
+    #: the hint given); kept with the conversation, never shown, never sent to the model.
+    remember: dict[str, Any] = field(default_factory=dict)
 
 
 class BaseAgent:
@@ -70,10 +91,15 @@ class BaseAgent:
     sample_events: dict[str, dict[str, Any]] = {}
     #: Context that makes the agent answer with the LLM, where it only does when asked to.
     llm_context: dict[str, Any] = {}
+    #: The cap on each completion this agent asks for (LLM_MAX_TOKENS overrides it).
+    max_tokens: int = 600
+    #: Whether a request without a level gets the learner's level from the tracker.
+    adapts_level: bool = True
 
     def __init__(self, deps: AgentDeps) -> None:
         self.deps = deps
         self.log = deps.log
+        self.sessions = SessionKeeper(self, deps)
 
     # -- what subclasses implement -------------------------------------------------------
     async def answer(self, request: ProcessRequest) -> Answer:
@@ -82,81 +108,160 @@ class BaseAgent:
     async def on_event(self, topic: str, event_id: str, data: dict[str, Any]) -> None:
         raise PoisonMessage(f"{self.name} does not handle topic {topic!r}")
 
+    async def topic_mastery(self, user_id: str, topic: str) -> dict[str, Any] | None:
+        """The learner's {mastery, attempts} on `topic`, None if never practised: the tracker's
+        answer by default (Dapr invocation); the tracker overrides this with its own record."""
+        return await self.sessions.tracker_mastery(user_id, topic)
+
     # -- shared behaviour ---------------------------------------------------------------
     def system_prompt(self, level: str) -> str:
         level = level if level in LEVELS else "beginner"
         return self.system_prompt_template.format(specialty=self.specialty, level=level)
 
+    def history(self, request: ProcessRequest) -> RequestScope:
+        """This request's scope: `.conversation` (the learner's recent turns, `.last` the
+        previous one) and `.level`. Empty outside process/stream."""
+        return self.sessions.scope_of(request)
+
     async def process(self, request: ProcessRequest) -> ProcessReply:
+        async with self.sessions.session(request) as scope:
+            reply, answer = await self._reply(request, scope)
+            scope.finish_with(reply, answer)
+        return reply
+
+    async def _reply(
+        self, request: ProcessRequest, scope: RequestScope
+    ) -> tuple[ProcessReply, Answer]:
         answer = await self.answer(request)
-        return ProcessReply(
+        data = {**answer.data, "mode": answer.mode, **scope.level_data()}
+        response = answer.response
+        if scope.reason:
+            data["reason"] = scope.reason
+            if scope.reason == "budget" and answer.agent is None:
+                response = f"{response}\n\n({BUDGET_NOTE})"
+        reply = ProcessReply(
             agent=answer.agent or self.name,
-            response=answer.response,
+            response=response,
             next_steps=answer.next_steps,
-            data={**answer.data, "mode": answer.mode},
+            data=data,
         )
+        return reply, answer
 
     async def stream(self, request: ProcessRequest) -> AsyncIterator[dict[str, Any]]:
         """Server-sent events: `delta` chunks of text, then one `done` with the full reply.
 
-        Types whose answer is written by the LLM override `stream_llm_messages` so the text
-        streams token by token; everything else streams the finished answer.
-        """
-        messages = await self.stream_llm_messages(request)
-        if messages is not None and self.deps.llm is not None:
+        Types whose answer is the model's prose override `stream_llm_messages`, and the text
+        streams token by token from a backend that streams; everything else (answers checked
+        before a learner may see them) streams the finished answer."""
+        async with self.sessions.session(request) as scope:
+            messages = await self.stream_llm_messages(request)
             parts: list[str] = []
-            try:
-                async for delta in self.deps.llm.stream(messages):
-                    parts.append(delta)
+            if messages is not None and self.sessions.may_ask(scope):
+                async for delta in self._stream_chain(scope, messages, parts):
                     yield {"event": "delta", "data": {"text": delta}}
-            except DependencyUnavailable as error:
-                self.log.warning("llm_stream_failed", error=str(error), streamed=bool(parts))
             if parts:
-                reply = await self.process_offline(request)
+                reply, answer = await self.process_offline_pair(request, scope)
                 reply.response = "".join(parts)
                 reply.data["mode"] = "llm"
-                yield {"event": "done", "data": reply.model_dump()}
-                return
-            reply = await self.process_offline(request)
-            reply.data["mode"] = "degraded"
-        else:
-            reply = await self.process(request)
-        yield {"event": "delta", "data": {"text": reply.response}}
+                reply.data.pop("reason", None)
+            elif messages is not None and self.sessions.may_ask(scope):
+                reply, answer = await self.process_offline_pair(request, scope)
+                reply.data["mode"] = "degraded"
+                reply.data["reason"] = scope.reason = "llm_unavailable"
+            else:
+                reply, answer = await self._reply(request, scope)
+            if not parts:
+                yield {"event": "delta", "data": {"text": reply.response}}
+            scope.finish_with(reply, answer)
         yield {"event": "done", "data": reply.model_dump()}
+
+    async def _stream_chain(
+        self, scope: RequestScope, messages: list[dict[str, Any]], parts: list[str]
+    ) -> AsyncIterator[str]:
+        for llm in self.sessions.models():
+            usage = TokenUsage()
+            try:
+                async for delta in llm.stream(
+                    messages, max_tokens=self.completion_cap(), usage=usage
+                ):
+                    parts.append(delta)
+                    yield delta
+            except DependencyUnavailable as error:
+                self.log.warning("llm_stream_failed", error=str(error), streamed=bool(parts))
+                self.sessions.spent(scope, llm, usage)
+                if parts:
+                    return  # the learner has part of an answer: end it there
+                self.sessions.fell_back(scope, llm)
+                continue
+            self.sessions.spent(scope, llm, usage)
+            return
 
     async def stream_llm_messages(self, request: ProcessRequest) -> list[dict[str, Any]] | None:
         """Messages to stream from the LLM for this request, or None to stream the answer."""
         return None
 
     async def process_offline(self, request: ProcessRequest) -> ProcessReply:
-        llm, self.deps.llm = self.deps.llm, None
+        async with self.sessions.session(request) as scope:
+            reply, _ = await self.process_offline_pair(request, scope)
+        return reply
+
+    async def process_offline_pair(
+        self, request: ProcessRequest, scope: RequestScope
+    ) -> tuple[ProcessReply, Answer]:
+        """The answer without asking the model (this request only; others still may)."""
+        scope.offline = True
         try:
-            return await self.process(request)
+            return await self._reply(request, scope)
         finally:
-            self.deps.llm = llm
+            scope.offline = False
+
+    def completion_cap(self) -> int:
+        return self.deps.settings.llm_max_tokens or self.max_tokens
 
     def llm_messages(self, request: ProcessRequest, user_content: str) -> list[dict[str, Any]]:
+        """The system prompt, the learner's recent conversation with this agent, and the new
+        question: all the model is ever told."""
+        scope = self.history(request)
         return [
             {"role": "system", "content": self.system_prompt(request.level)},
+            *scope.conversation.messages(),
             {"role": "user", "content": user_content},
         ]
 
-    async def _ask(self, call: Callable[[LanguageModel], Awaitable[T]]) -> tuple[T | None, str]:
-        """(answer, mode) from one LLM call, or (None, "offline"/"degraded") when there is no
-        key or the call failed; the caller then answers offline."""
-        if self.deps.llm is None:
+    async def _ask(
+        self,
+        request: ProcessRequest,
+        call: Callable[[LanguageModel, TokenUsage], Awaitable[T]],
+    ) -> tuple[T | None, str]:
+        """(answer, mode) from the first model that answers: the primary, then the cheaper
+        fallback. (None, "offline") when there is no model or the learner's budget is spent,
+        (None, "degraded") when every model failed; the caller then answers offline."""
+        scope = self.history(request)
+        if not self.sessions.may_ask(scope):
             return None, "offline"
-        try:
-            return await call(self.deps.llm), "llm"
-        except DependencyUnavailable as error:
-            self.log.warning("llm_unavailable", error=str(error))
-            return None, "degraded"
+        for llm in self.sessions.models():
+            usage = TokenUsage()
+            try:
+                value = await call(llm, usage)
+            except DependencyUnavailable as error:
+                self.log.warning("llm_unavailable", model=llm.model, error=str(error))
+                self.sessions.spent(scope, llm, usage)
+                self.sessions.fell_back(scope, llm)
+                continue
+            self.sessions.spent(scope, llm, usage)
+            return value, "llm"
+        scope.reason = "llm_unavailable"
+        return None, "degraded"
 
     async def ask_llm(
         self, request: ProcessRequest, user_content: str, *, tools: Sequence[Tool] = ()
     ) -> tuple[str | None, str]:
         messages = self.llm_messages(request, user_content)
-        return await self._ask(lambda llm: llm.complete(messages, tools=tools))
+        cap = self.completion_cap()
+        return await self._ask(
+            request,
+            lambda llm, usage: llm.complete(messages, tools=tools, max_tokens=cap, usage=usage),
+        )
 
     async def ask_llm_json(
         self,
@@ -167,8 +272,12 @@ class BaseAgent:
         schema: dict[str, Any],
     ) -> tuple[dict[str, Any] | None, str]:
         messages = self.llm_messages(request, user_content)
+        cap = self.completion_cap()
         return await self._ask(
-            lambda llm: llm.complete_json(messages, schema_name=schema_name, schema=schema)
+            request,
+            lambda llm, usage: llm.complete_json(
+                messages, schema_name=schema_name, schema=schema, max_tokens=cap, usage=usage
+            ),
         )
 
     async def publish(self, topic: str, data: dict[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from kit.identity import AGENT_NAME, APP_ID, DESCRIPTION, INPUT_TOPICS
 from kit.interfaces import DependencyUnavailable
 from kit.middleware import AccessLog, AppTokenAuth, BodyLimit
 from kit.observability import Metrics, configure_logging
-from kit.routes import events, operations, process
+from kit.routes import conversations, events, operations, process
 from kit.runtime import ServiceRuntime
 from kit.settings import KitSettings
 
@@ -40,7 +40,7 @@ def create_app(
     settings = settings or KitSettings()
     configure_logging(settings.log_level, settings.secret_values())
     metrics = Metrics(AGENT_NAME)
-    runtime = ServiceRuntime(settings, agent_class, INPUT_TOPICS)
+    runtime = ServiceRuntime(settings, agent_class, INPUT_TOPICS, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +64,7 @@ def create_app(
     for router in (
         operations.router,
         process.router,
+        conversations.router,
         events.events_router(settings.pubsub_name),
         *routers,
     ):

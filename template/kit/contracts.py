@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic.json_schema import JsonDict
 
 # Limits that keep one request from costing the service more than a learner's question is worth.
@@ -58,10 +58,19 @@ class ProcessRequest(StrictModel):
             )
         return value
 
+    # Set by the kit while the request is answered (kit/llm_session.py): the level it chose
+    # for a request that gave none, and the request's scope (conversation, budget, usage).
+    _chosen_level: str | None = PrivateAttr(default=None)
+    _scope: Any = PrivateAttr(default=None)
+
     @property
     def level(self) -> str:
-        level = str(self.context.get("level", "beginner")).strip().lower()
-        return level if level in LEVELS else "beginner"
+        """The level asked for in the context; else the one the kit chose from the learner's
+        mastery (kit/level.py); else beginner."""
+        level = str(self.context.get("level", "")).strip().lower()
+        if level in LEVELS:
+            return level
+        return self._chosen_level if self._chosen_level in LEVELS else "beginner"
 
 
 LEVELS = ("beginner", "intermediate", "advanced")
@@ -129,7 +138,7 @@ class HealthReply(BaseModel):
     status: Literal["healthy"]
     dapr: Literal["connected", "disconnected", "disabled"]
     mode: Literal["dapr", "embedded"]
-    llm: Literal["openai", "offline"]
+    llm: Literal["openai", "dapr-conversation", "offline"]
     agent: str
     agent_type: str
 

@@ -49,7 +49,16 @@ class EventBus(Protocol):
 
 
 class ServiceInvoker(Protocol):
-    async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+    async def invoke(
+        self,
+        app_id: str,
+        method: str,
+        payload: dict[str, Any] | None,
+        *,
+        http_verb: str = "POST",
+    ) -> dict[str, Any]:
+        """The JSON object `app_id` answers to `method` (a POST with `payload`, or a GET with
+        none)."""
 
 
 ToolFunction = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -75,21 +84,70 @@ class Tool:
         }
 
 
+@dataclass
+class TokenUsage:
+    """What one answer cost: the tokens the provider reported, over every call it took (a tool
+    round is a call of its own). The adapter adds to it as calls return, so a failure after
+    some calls still reports what those cost."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    #: The model the provider says answered, when it says (Dapr's Conversation API reports the
+    #: component's model, which an operator may have changed by editing the component).
+    model: str | None = None
+
+    def add(
+        self, prompt_tokens: int | None, completion_tokens: int | None, model: str | None = None
+    ) -> None:
+        self.prompt_tokens += max(int(prompt_tokens or 0), 0)
+        self.completion_tokens += max(int(completion_tokens or 0), 0)
+        self.calls += 1
+        self.model = model or self.model
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
 class LanguageModel(Protocol):
     """A chat model. Every failure surfaces as DependencyUnavailable, so the agent can answer
-    offline instead."""
+    offline instead.
+
+    `max_tokens` caps each completion (None: the provider's default); `usage`, when given, is
+    added to with what every call cost. `backend` names the provider path ("openai",
+    "dapr-conversation"). `stream` yields tokens as they come where the backend can, else the
+    whole answer as one piece."""
 
     model: str
+    backend: str
 
     async def complete(
-        self, messages: list[dict[str, Any]], *, tools: Sequence[Tool] = ()
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: Sequence[Tool] = (),
+        max_tokens: int | None = None,
+        usage: TokenUsage | None = None,
     ) -> str: ...
 
     async def complete_json(
-        self, messages: list[dict[str, Any]], *, schema_name: str, schema: dict[str, Any]
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        schema_name: str,
+        schema: dict[str, Any],
+        max_tokens: int | None = None,
+        usage: TokenUsage | None = None,
     ) -> dict[str, Any]: ...
 
-    def stream(self, messages: list[dict[str, Any]]) -> AsyncIterator[str]: ...
+    def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        max_tokens: int | None = None,
+        usage: TokenUsage | None = None,
+    ) -> AsyncIterator[str]: ...
 
     async def close(self) -> None: ...
 
@@ -104,17 +162,21 @@ async def update_with_retry(
     change: Callable[[Any | None], Any],
     *,
     attempts: int = 100,
+    ttl_s: int | None = None,
+    current: StateItem | None = None,
 ) -> Any:
     """Read-modify-write under optimistic concurrency: re-read and re-apply on conflict.
 
     `change` gets the current value (None when missing) and returns the new one; it must be a
-    pure function of its input because it may run several times.
+    pure function of its input because it may run several times. `ttl_s` makes every write
+    expire that many seconds later; `current`, an item the caller has just read, saves the
+    first read (a conflict re-reads as usual).
     """
     for attempt in range(attempts):
-        item = await store.get(key)
+        item = current if current is not None and attempt == 0 else await store.get(key)
         new_value = change(item.value)
         try:
-            await store.save(key, new_value, etag=item.etag)
+            await store.save(key, new_value, etag=item.etag, ttl_s=ttl_s)
             return new_value
         except ConcurrencyConflict:
             # Back off a little, at random, so writers that collided do not collide again.

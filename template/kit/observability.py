@@ -112,6 +112,30 @@ class Metrics:
             ["agent", "mode"],
             registry=self.registry,
         )
+        self.llm_tokens = Counter(
+            "agent_llm_tokens_total",
+            "Tokens the model reported, by model and kind (prompt, completion).",
+            ["agent", "model", "kind"],
+            registry=self.registry,
+        )
+        self.llm_fallbacks = Counter(
+            "agent_llm_fallbacks_total",
+            "A model failed and the next step was taken: the fallback model, or offline.",
+            ["agent", "failed_model", "next"],
+            registry=self.registry,
+        )
+        self.llm_budget_exhausted = Counter(
+            "agent_llm_budget_exhausted_total",
+            "Answers given offline because the learner's daily token budget was spent.",
+            ["agent"],
+            registry=self.registry,
+        )
+        self.router_disagreements = Counter(
+            "agent_router_disagreements_total",
+            "The model's intent and a confident classifier's differed; winner: whose was kept.",
+            ["agent", "model_intent", "classifier_intent", "winner"],
+            registry=self.registry,
+        )
         self.agent = agent
         # labels() hashes and locks on every call, so each labelled child is looked up once;
         # routes are templates and modes a handful, so these stay small.
@@ -136,3 +160,18 @@ class Metrics:
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def tokens(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+        if prompt_tokens:
+            self.llm_tokens.labels(self.agent, model, "prompt").inc(prompt_tokens)
+        if completion_tokens:
+            self.llm_tokens.labels(self.agent, model, "completion").inc(completion_tokens)
+
+    def fallback(self, failed_model: str, following: str) -> None:
+        self.llm_fallbacks.labels(self.agent, failed_model, following).inc()
+
+    def budget_exhausted(self) -> None:
+        self.llm_budget_exhausted.labels(self.agent).inc()
+
+    def router_disagreement(self, model_intent: str, classifier_intent: str, winner: str) -> None:
+        self.router_disagreements.labels(self.agent, model_intent, classifier_intent, winner).inc()

@@ -2,7 +2,9 @@
 
 Dapr mode: adapters over one dapr.aio client, connected in the background once the sidecar
 answers (the app serves /health meanwhile and /ready says 503). Embedded mode: SQLite state
-and an in-process bus, no network at all. The LLM adapter exists only when a key is set.
+and an in-process bus, no network at all. The LLM adapters (the primary model and the cheaper
+fallback) exist only when their backend can be reached: a key for OpenAI, the sidecar for
+Dapr's Conversation API.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import importlib
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 
@@ -35,9 +37,14 @@ log = structlog.get_logger("runtime")
 
 class ServiceRuntime:
     def __init__(
-        self, settings: KitSettings, agent_factory: type[BaseAgent], input_topics: Sequence[str]
+        self,
+        settings: KitSettings,
+        agent_factory: type[BaseAgent],
+        input_topics: Sequence[str],
+        metrics: Any = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self._agent_factory = agent_factory
         self._input_topics = tuple(input_topics)
         self.agent: BaseAgent | None = None
@@ -45,6 +52,7 @@ class ServiceRuntime:
         self.bus: InProcessEventBus | None = None
         self._db: SqliteDatabase | None = None
         self._llm: LanguageModel | None = None
+        self._fallback_llm: LanguageModel | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._event_handler: EventHandler | None = None
 
@@ -67,9 +75,15 @@ class ServiceRuntime:
             state, events, invoker = await self._connect_dapr(background)
         else:
             state, events = await self._open_embedded(background)
-        self._llm = self._language_model()
+        self._llm, self._fallback_llm = self._language_models()
         deps = AgentDeps(
-            settings=self.settings, state=state, events=events, invoker=invoker, llm=self._llm
+            settings=self.settings,
+            state=state,
+            events=events,
+            invoker=invoker,
+            llm=self._llm,
+            fallback_llm=self._fallback_llm,
+            metrics=self.metrics,
         )
         agent = self._agent_factory(deps)
         self.agent = agent
@@ -78,8 +92,9 @@ class ServiceRuntime:
         log.info(
             "service_started",
             mode=self.mode,
-            llm="openai" if self._llm else "offline",
-            model=self.settings.openai_model if self._llm else None,
+            llm=self.llm_status(),
+            model=self._llm.model if self._llm else None,
+            fallback_model=self._fallback_llm.model if self._fallback_llm else None,
         )
         return agent
 
@@ -123,19 +138,52 @@ class ServiceRuntime:
         self.bus = bus
         return SqliteStateStore(db), bus
 
-    def _language_model(self) -> LanguageModel | None:
+    def llm_status(self) -> Literal["openai", "dapr-conversation", "offline"]:
+        return self.settings.llm_backend if self.settings.llm_enabled else "offline"
+
+    def _language_models(self) -> tuple[LanguageModel | None, LanguageModel | None]:
+        """The primary model and the cheaper fallback (None where there is none)."""
         settings = self.settings
-        if not settings.llm_enabled or settings.openai_api_key is None:
-            return None
+        if not settings.llm_enabled:
+            if settings.llm_backend == "dapr-conversation":
+                log.info("llm_offline", why="dapr-conversation needs the Dapr sidecar")
+            return None, None
+        if settings.llm_backend == "dapr-conversation":
+            return self._conversation_models()
         from kit.adapters.openai import ChatModel
 
-        return ChatModel(
+        assert settings.openai_api_key is not None  # llm_enabled says so
+        primary = ChatModel(
             api_key=settings.openai_api_key.get_secret_value(),
             model=settings.openai_model,
             base_url=settings.openai_base_url,
             timeout_s=settings.openai_timeout_s,
             max_retries=settings.openai_max_retries,
+            max_tokens_field=settings.llm_max_tokens_field,
         )
+        fallback = settings.openai_fallback_model
+        return primary, primary.with_model(fallback) if fallback else None
+
+    def _conversation_models(self) -> tuple[LanguageModel | None, LanguageModel | None]:
+        from kit.adapters.dapr_conversation import DaprConversationModel
+
+        settings = self.settings
+        assert self.dapr is not None  # the backend is enabled in Dapr mode only
+        primary = DaprConversationModel(
+            self.dapr,
+            component=settings.conversation_component,
+            model=settings.openai_model,
+            timeout_s=settings.openai_timeout_s,
+        )
+        fallback = None
+        if settings.conversation_fallback_component:
+            fallback = DaprConversationModel(
+                self.dapr,
+                component=settings.conversation_fallback_component,
+                model=settings.openai_fallback_model or settings.conversation_fallback_component,
+                timeout_s=settings.openai_timeout_s,
+            )
+        return primary, fallback
 
     def _start_sandbox(self, background: bool) -> None:
         """Types that run learner code start their sandbox worker now, off the request path:
@@ -176,14 +224,17 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.agent is not None:
+            await self.agent.sessions.drain()  # the last turns, before the store closes
         if self.bus is not None:
             await self.bus.drain()
         if self.dapr is not None:
             await self.dapr.close()
         if self._db is not None:
             await self._db.close()
-        if self._llm is not None:
-            await self._llm.close()
+        for llm in (self._fallback_llm, self._llm):
+            if llm is not None:
+                await llm.close()
         log.info("service_stopped")
 
 

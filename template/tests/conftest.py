@@ -65,16 +65,80 @@ def fake_openai():
     server.stop()
 
 
+# The same LLM tests run on both backends: the real openai client against the fake server,
+# and the real dapr.aio client's Conversation API against the fake sidecar, whose
+# conversation component calls the same fake server (as daprd's conversation.openai would).
+LLM_BACKENDS = ("openai", "dapr-conversation")
+PRIMARY_MODEL = "gpt-test"
+FALLBACK_MODEL = "gpt-cheap"
+
+
+@pytest.fixture(params=LLM_BACKENDS)
+def llm_backend(request) -> str:
+    return request.param
+
+
+def wait_for(predicate, seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@contextmanager
+def llm_service(backend: str, fake, *, dapr: bool | None = None, **overrides) -> Iterator:
+    """A service whose model is the fake server, through `backend`: no retries, a short
+    timeout. `dapr=True` runs the openai backend in Dapr mode too (dapr-conversation always
+    does); the client's `.sidecar` is the fake sidecar then, else None."""
+    from fakes.fake_sidecar import ConversationComponent, FakeSidecar
+
+    from kit.identity import APP_ID
+
+    settings = {
+        "openai_max_retries": 0,
+        "openai_timeout_s": 1.5,
+        "openai_model": PRIMARY_MODEL,
+        "openai_fallback_model": "",
+        "conversation_fallback_component": "",
+        "llm_backend": backend,
+        **overrides,
+    }
+    if backend == "openai":
+        settings.update(openai_api_key=LLM_KEY, openai_base_url=fake.base_url)
+    sidecar = None
+    if dapr or backend == "dapr-conversation":
+        components = {
+            "llm": ConversationComponent(
+                model=PRIMARY_MODEL, key=LLM_KEY, endpoint=fake.base_url, timeout_s=5
+            ),
+            "llm-fallback": ConversationComponent(
+                model=FALLBACK_MODEL, key=LLM_KEY, endpoint=fake.base_url, timeout_s=5
+            ),
+        }
+        components_file = Path(__file__).resolve().parents[1] / "dapr-component.yaml"
+        sidecar = FakeSidecar.for_app(APP_ID, components_file, conversations=components).start()
+        settings = {**sidecar.settings(), **settings}
+        if settings["openai_fallback_model"] and not settings["conversation_fallback_component"]:
+            settings["conversation_fallback_component"] = "llm-fallback"
+    try:
+        with make_client(**settings) as client:
+            if sidecar is not None:
+                assert wait_for(lambda: client.get("/health").json()["dapr"] == "connected")
+            client.sidecar = sidecar
+            yield client
+    finally:
+        if sidecar is not None:
+            sidecar.stop()
+
+
 @pytest.fixture
-def llm_client(fake_openai) -> Iterator:
-    """A service with a key, pointed at the fake server: no retries, a short timeout."""
-    with make_client(
-        openai_api_key=LLM_KEY,
-        openai_base_url=fake_openai.base_url,
-        openai_max_retries=0,
-        openai_timeout_s=1.5,
-        openai_model="gpt-test",
-    ) as client:
+def llm_client(fake_openai, llm_backend) -> Iterator:
+    """A service with a model, on each backend in turn, pointed at the fake server."""
+    with llm_service(llm_backend, fake_openai) as client:
         yield client
 
 

@@ -31,6 +31,7 @@ def closed_port() -> int:
 @pytest.fixture
 def client_with_key():
     with make_client(
+        llm_backend="openai",
         openai_api_key=CANARY_KEY,
         openai_base_url=f"http://127.0.0.1:{closed_port()}/v1",
         openai_max_retries=0,

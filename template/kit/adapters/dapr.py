@@ -245,13 +245,19 @@ class DaprServiceInvoker:
         self._dapr = connection
         self._timeout_s = timeout_s
 
-    async def invoke(self, app_id: str, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def invoke(
+        self,
+        app_id: str,
+        method: str,
+        payload: dict[str, Any] | None,
+        *,
+        http_verb: str = "POST",
+    ) -> dict[str, Any]:
         client = self._dapr.require()
+        data = json.dumps(payload) if payload is not None else ""
         try:
             response = await asyncio.wait_for(
-                client.invoke_method(
-                    app_id, method, json.dumps(payload), content_type=JSON, http_verb="POST"
-                ),
+                client.invoke_method(app_id, method, data, content_type=JSON, http_verb=http_verb),
                 self._timeout_s,
             )
         except DaprHttpError as error:

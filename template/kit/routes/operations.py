@@ -21,7 +21,7 @@ async def health(request: Request) -> HealthReply:
         status="healthy",
         dapr=runtime.dapr_status(),
         mode=runtime.mode,
-        llm="openai" if runtime.settings.llm_enabled else "offline",
+        llm=runtime.llm_status(),
         agent=AGENT_NAME,
         agent_type=AGENT_TYPE,
     )

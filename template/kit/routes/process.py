@@ -34,7 +34,20 @@ async def process(body: ProcessRequest, request: Request) -> ProcessReply:
 )
 async def process_stream(body: ProcessRequest, request: Request) -> StreamingResponse:
     """The same answer as /process, as server-sent events: `delta` chunks, then one `done`
-    with the full reply."""
+    with the full reply.
+
+    Which agents stream the model's tokens as they come, and which send a checked answer
+    whole (one `delta`), and why:
+    - progress (tracker): streams tokens. Its answer is the model's prose about numbers the
+      model was given; nothing in it needs checking before the learner reads it.
+    - concepts (explainer): whole. Every example the model writes is run in the sandbox first,
+      its output shown as it really is and a failing one removed, which needs the full text.
+    - debug (debugger): whole. Code the model writes is held back (hints, never the fix), which
+      needs the full text.
+    - exercise (generator) and triage (router): whole. The model answers in JSON (an exercise
+      to grade before offering it, an intent); the learner reads what is made of it.
+    With LLM_BACKEND=dapr-conversation every agent sends its answer whole: Dapr's
+    Conversation API (alpha2) has no streaming."""
     agent = await current_agent(request)
     metrics = request.app.state.metrics
     annotate(user_id=body.user_id, query_chars=len(body.query))

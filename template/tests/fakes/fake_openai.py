@@ -1,11 +1,21 @@
 """A local OpenAI-compatible chat-completions server for tests, driven by the real `openai`
-client through OPENAI_BASE_URL. Replies are scripted per test; every request is recorded.
+client through OPENAI_BASE_URL (and by the fake sidecar's conversation component, as daprd's
+conversation.openai calls OpenAI). Replies are scripted per test; every request is recorded.
+
+What it does as the API does (OpenAI API reference, "Create chat completion"):
+- `usage` on every completion; on a stream only when `stream_options.include_usage` asks, as
+  one last chunk whose `choices` is empty, before `data: [DONE]`.
+- The completion cap (`max_completion_tokens`, or the deprecated `max_tokens`) cuts the answer,
+  with finish_reason "length".
+Token counts are estimated as the API's guide does for English text, about 4 characters a token
+(OpenAI help center, "What are tokens and how to count them?"), so more text costs more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import socket
 import threading
 import time
@@ -27,6 +37,16 @@ class Scripted:
     status: int = 200
     delay_s: float = 0.0
     tool_name: str | None = None
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens, instead of estimated
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4)) if text else 0
+
+
+def prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    # Each message costs its text plus a few tokens of framing (role, separators).
+    return sum(estimate_tokens(json.dumps(m.get("content") or "")) + 4 for m in messages)
 
 
 @dataclass
@@ -34,11 +54,19 @@ class FakeOpenAI:
     default_text: str = "Here is a clear explanation from the model."
     fixed_delay_s: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Models that answer every request with this HTTP status (an outage of one model).
+    failing_models: dict[str, int] = field(default_factory=dict)
     _script: deque = field(default_factory=deque)
 
     # -- scripting --------------------------------------------------------------------
-    def reply(self, text: str, delay_s: float = 0.0) -> None:
-        self._script.append(Scripted("text", text, delay_s=delay_s))
+    def reply(self, text: str, delay_s: float = 0.0, usage: tuple[int, int] | None = None) -> None:
+        self._script.append(Scripted("text", text, delay_s=delay_s, usage=usage))
+
+    def fail_model(self, model: str, status: int = 503) -> None:
+        self.failing_models[model] = status
+
+    def messages(self, index: int = -1) -> list[dict[str, Any]]:
+        return self.requests[index]["body"]["messages"]
 
     def reply_json(self, value: Any) -> None:
         self._script.append(Scripted("json", value))
@@ -84,22 +112,28 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     # -- protocol ---------------------------------------------------------------------
+    @staticmethod
+    def _error(status: int) -> Response:
+        return JSONResponse(
+            {"error": {"message": f"scripted {status}", "type": "fake", "code": None}},
+            status_code=status,
+            headers={"retry-after": "0"},
+        )
+
     async def _completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append({"headers": dict(request.headers), "body": body})
+        model = body.get("model", "fake-model")
+        if model in self.failing_models:
+            return self._error(self.failing_models[model])
         step = self._script.popleft() if self._script else Scripted("text", self.default_text)
         delay = step.delay_s + self.fixed_delay_s
         if delay:
             await asyncio.sleep(delay)
         if step.kind == "error":
-            return JSONResponse(
-                {"error": {"message": f"scripted {step.status}", "type": "fake", "code": None}},
-                status_code=step.status,
-                headers={"retry-after": "0"},
-            )
-        model = body.get("model", "fake-model")
+            return self._error(step.status)
         if body.get("stream"):
-            return StreamingResponse(self._stream(step, model), media_type="text/event-stream")
+            return StreamingResponse(self._stream(step, body), media_type="text/event-stream")
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "stop"
         if step.kind == "tool_call":
@@ -115,6 +149,9 @@ class FakeOpenAI:
             message["content"] = json.dumps(step.content)
         else:
             message["content"] = step.content
+        if isinstance(message["content"], str):
+            message["content"], cut = self._capped(message["content"], body)
+            finish = "length" if cut else finish
         return JSONResponse(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
@@ -122,11 +159,35 @@ class FakeOpenAI:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                "usage": self._usage(step, body, message),
             }
         )
 
-    async def _stream(self, step: Scripted, model: str):
+    @staticmethod
+    def _capped(text: str, body: dict[str, Any]) -> tuple[str, bool]:
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        if cap and estimate_tokens(text) > cap:
+            return text[: cap * 4], True
+        return text, False
+
+    @staticmethod
+    def _usage(step: Scripted, body: dict[str, Any], message: dict[str, Any]) -> dict[str, int]:
+        if step.usage is not None:
+            prompt, completion = step.usage
+        else:
+            prompt = prompt_tokens(body.get("messages") or [])
+            completion = estimate_tokens(message.get("content") or "") + estimate_tokens(
+                json.dumps(message.get("tool_calls") or "")
+            )
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+
+    async def _stream(self, step: Scripted, body: dict[str, Any]):
+        model = body.get("model", "fake-model")
+
         def chunk(delta: dict, finish: str | None = None) -> str:
             payload = {
                 "id": "chatcmpl-stream",
@@ -141,10 +202,21 @@ class FakeOpenAI:
             yield chunk({"role": "assistant", "content": ""})
             yield "data: {this is not json\n\n"
             return
-        text = str(step.content)
+        text, cut = self._capped(str(step.content), body)
         yield chunk({"role": "assistant", "content": ""})
         for word in text.split(" "):
             yield chunk({"content": word + " "})
             await asyncio.sleep(0)
-        yield chunk({}, "stop")
+        yield chunk({}, "length" if cut else "stop")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = self._usage(step, body, {"content": text})
+            payload = {
+                "id": "chatcmpl-stream",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
+            yield f"data: {json.dumps(payload)}\n\n"
         yield "data: [DONE]\n\n"

@@ -8,7 +8,12 @@ function that decides it. Sources, read at:
 - dapr/dapr d8450742ce3260d93a2346f4398a1e60d019a45b (the sidecar, daprd)
 - dapr/components-contrib c23900d2760de2061143587c16c5e30ab3f092cf (the components)
 - dapr/python-sdk e4ad1818079c5089814e4d1610b585286d28b98f (the client; the service pins 1.19.0)
-State behaves as PostgreSQL v1 does, the store the cluster uses (dapr-component.yaml).
+- tmc/langchaingo e35755df7084 (the version components-contrib's go.mod pins: the OpenAI
+  client the conversation.openai component calls the provider with)
+State behaves as PostgreSQL v1 does, the store the cluster uses (dapr-component.yaml). The
+Conversation API (alpha2) behaves as daprd with a conversation.openai component does: it turns
+the request into an OpenAI chat completion, posts it to the component's endpoint (a FakeOpenAI
+in the tests) and turns the answer back.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import grpc
+import httpx
 import uvicorn
 import yaml
 from dapr.proto.common.v1 import common_pb2
-from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
-from google.protobuf import any_pb2, empty_pb2
+from dapr.proto.runtime.v1 import ai_pb2, dapr_pb2_grpc, state_pb2
+from google.protobuf import any_pb2, empty_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from starlette.applications import Starlette
@@ -305,6 +311,16 @@ class _Servicer(dapr_pb2_grpc.DaprServicer):
             )
         return empty_pb2.Empty()
 
+    def ConverseAlpha2(self, request, context):
+        self._check("ConverseAlpha2", context)
+        sidecar = self.sidecar
+        with sidecar.lock:
+            sidecar.conversed.append(json_format.MessageToDict(request))
+        try:
+            return converse(sidecar, request)
+        except _Fail as failure:
+            _abort(context, failure)
+
 
 def _parse_etag(offered: str) -> int:
     # components-contrib postgresql.go doSet / doDelete: strconv.ParseUint(etag, 10, 32), else
@@ -319,6 +335,267 @@ def _parse_etag(offered: str) -> int:
             f'invalid etag value: strconv.ParseUint: parsing "{offered}": invalid syntax',
         )
     return etag
+
+
+@dataclass
+class ConversationComponent:
+    """A conversation.openai component: its model, key and endpoint metadata (components-
+    contrib conversation/openai/metadata.yaml; conversation/metadata.go LangchainMetadata)."""
+
+    model: str = "gpt-5-nano"  # conversation/models.go DefaultOpenAIModel when unset
+    key: str | None = None
+    endpoint: str | None = None
+    timeout_s: float = 30.0
+
+
+# dapr pkg/messages/predefined.go: the Conversation API's errors. An APIError's gRPC status has
+# the code and message only, no ErrorInfo (pkg/messages/api_error.go GRPCStatus).
+CONVERSATION_NOT_FOUND = "failed finding conversation component {}"
+CONVERSATION_INVALID = "failed conversing with component {}: invalid params: {}"
+CONVERSATION_INVOKE = "failed conversing with component {}: {}"
+CONVERSATION_NO_INPUTS = "failed conversing with component {}: missing inputs in request"
+
+
+def converse(sidecar: FakeSidecar, request: Any) -> Any:
+    """dapr pkg/api/universal/conversation.go ConverseAlpha2, with the component's call to
+    OpenAI (components-contrib conversation/langchaingokit/model.go Converse)."""
+    name = request.name
+    component = sidecar.conversations.get(name)
+    if component is None:
+        raise _Fail(grpc.StatusCode.INVALID_ARGUMENT, CONVERSATION_NOT_FOUND.format(name))
+    if not request.inputs:
+        raise _Fail(grpc.StatusCode.INVALID_ARGUMENT, CONVERSATION_NO_INPUTS.format(name))
+    body: dict[str, Any] = {
+        "model": component.model,
+        "messages": _openai_messages(name, request),
+        # langchaingo openaiclient/chat.go ChatRequest.MarshalJSON: temperature is always sent
+        # to a non-reasoning model; model.go getOptionsFromRequest passes it only when > 0.
+        "temperature": request.temperature if request.temperature > 0 else 0.0,
+    }
+    # ConversationRequestAlpha2 has no max_tokens daprd reads (ai.proto lists it as a TODO),
+    # and model.go leaves llms.WithMaxTokens commented out: the completion is not capped.
+    tools = _openai_tools(name, request)
+    if tools:
+        body["tools"] = tools
+        body["tool_choice"] = request.tool_choice or "auto"
+    if request.HasField("response_format"):
+        response_format = _structured_output(json_format.MessageToDict(request.response_format))
+        if response_format is not None:
+            body["response_format"] = response_format
+    answer = _call_openai(name, component, body)
+    return _conversation_response(request, component, answer)
+
+
+def _text_content(parts: Any) -> Any:
+    # langchaingo openaiclient/chat.go ChatMessage.MarshalJSON: one text part is a string,
+    # several are a list of parts.
+    texts = [part.text for part in parts]
+    if len(texts) == 1:
+        return texts[0]
+    return [{"type": "text", "text": t} for t in texts] if texts else ""
+
+
+def _openai_messages(name: str, request: Any) -> list[dict[str, Any]]:
+    """conversation.go ConverseAlpha2 maps each message type to a langchaingo role (developer
+    and user to human, system, assistant to ai, tool); langchaingo llms/openai/openaillm.go
+    GenerateContent maps those to OpenAI's roles."""
+    found: list[dict[str, Any]] = []
+    for turn in request.inputs:
+        for message in turn.messages:
+            kind = message.WhichOneof("message_types")
+            if kind is None:
+                raise _Fail(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    CONVERSATION_INVALID.format(name, "message type cannot be nil"),
+                )
+            value = getattr(message, kind)
+            if kind in ("of_developer", "of_user"):
+                found.append({"role": "user", "content": _text_content(value.content)})
+            elif kind == "of_system":
+                found.append({"role": "system", "content": _text_content(value.content)})
+            elif kind == "of_assistant":
+                found.append(_assistant_message(name, value))
+            else:
+                # openaillm.go GenerateContent: a tool message must be exactly one part.
+                if len(value.content) != 1:
+                    raise _Fail(
+                        grpc.StatusCode.INTERNAL,
+                        CONVERSATION_INVOKE.format(
+                            name,
+                            f"expected exactly one part for role tool, got {len(value.content)}",
+                        ),
+                    )
+                found.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": value.tool_id,
+                        "content": value.content[0].text,
+                    }
+                )
+    return found
+
+
+def _assistant_message(name: str, value: Any) -> dict[str, Any]:
+    calls = []
+    for call in value.tool_calls:
+        if call.WhichOneof("tool_types") is None:
+            raise _Fail(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                CONVERSATION_INVALID.format(name, "tool types cannot be nil"),
+            )
+        calls.append(
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+        )
+    message: dict[str, Any] = {"role": "assistant", "content": _text_content(value.content)}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def _openai_tools(name: str, request: Any) -> list[dict[str, Any]]:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.function.name,
+                "description": tool.function.description,
+                "parameters": json_format.MessageToDict(tool.function.parameters),
+            },
+        }
+        for tool in request.tools
+    ]
+    # conversation.go ConverseAlpha2: tool_choice defaults to auto with tools; "required"
+    # needs tools; any other value must name one of them.
+    choice = request.tool_choice
+    names = {t["function"]["name"] for t in tools}
+    if choice == "required" and not tools:
+        problem = (
+            "tool choice must be 'auto', 'none', 'required', or a specific tool name matching "
+            "the tools available to be used"
+        )
+    elif choice not in ("", "auto", "none", "required") and tools and choice not in names:
+        problem = (
+            "tool choice selected was not found. Must be 'auto', 'none', 'required', or a "
+            "specific tool name matching the tools available to be used"
+        )
+    else:
+        return tools
+    raise _Fail(grpc.StatusCode.INVALID_ARGUMENT, CONVERSATION_INVALID.format(name, problem))
+
+
+def _structured_output(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The response_format OpenAI gets, or None where components-contrib drops it:
+    langchaingokit/workarounds.go convertToStructuredOutputDefinition (name, strict beside the
+    schema) and convertToStructuredOutputSchema (one string type per node, or an error that
+    model.go getOptionsFromRequest logs and goes on without structured output)."""
+    converted = _schema_node(schema)
+    if converted is None:
+        return None
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": schema.get("name") or "response",
+            "strict": bool(schema.get("strict")),
+            "schema": converted,
+        },
+    }
+
+
+def _schema_node(node: Any) -> dict[str, Any] | None:
+    if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+        return None
+    out: dict[str, Any] = {"type": node["type"]}
+    for key in ("description", "required", "enum"):
+        if key in node:
+            out[key] = node[key]
+    if isinstance(node.get("additionalProperties"), bool):
+        out["additionalProperties"] = node["additionalProperties"]
+    if node["type"] == "object" and isinstance(node.get("properties"), dict):
+        properties = {k: _schema_node(v) for k, v in node["properties"].items()}
+        if any(v is None for v in properties.values()):
+            return None
+        out["properties"] = properties
+    if node["type"] == "array" and isinstance(node.get("items"), dict):
+        items = _schema_node(node["items"])
+        if items is None:
+            return None
+        out["items"] = items
+    return out
+
+
+def _call_openai(name: str, component: ConversationComponent, body: dict[str, Any]) -> Any:
+    """langchaingo openaiclient/chat.go createChat: POST <endpoint>/chat/completions with the
+    key as a bearer token; a status other than 200 is an error that names it and the API's
+    message, which daprd wraps as ErrConversationInvoke (INTERNAL)."""
+    base = (component.endpoint or "https://api.openai.com/v1").rstrip("/")
+    try:
+        response = httpx.post(
+            f"{base}/chat/completions",
+            json=body,
+            headers={"authorization": f"Bearer {component.key or ''}"},
+            timeout=component.timeout_s,
+        )
+    except httpx.HTTPError as error:
+        raise _Fail(
+            grpc.StatusCode.INTERNAL, CONVERSATION_INVOKE.format(name, str(error))
+        ) from error
+    if response.status_code != 200:
+        detail = f"API returned unexpected status code: {response.status_code}"
+        try:
+            detail += f": {response.json()['error']['message']}"
+        except (ValueError, KeyError, TypeError):
+            pass
+        raise _Fail(grpc.StatusCode.INTERNAL, CONVERSATION_INVOKE.format(name, detail))
+    answer = response.json()
+    if not answer.get("choices"):
+        # llms/openai/openaillm.go GenerateContent: ErrEmptyResponse.
+        raise _Fail(grpc.StatusCode.INTERNAL, CONVERSATION_INVOKE.format(name, "no response"))
+    return answer
+
+
+def _conversation_response(request: Any, component: ConversationComponent, answer: Any) -> Any:
+    """langchaingokit/model.go NormalizeConverseResult: one output per choice, its finish
+    reason ("unknown" when empty); the usage of the whole answer on every output, and the
+    component's own model name (conversation.go ConverseAlpha2, convertUsageForResponse)."""
+    usage = answer.get("usage") or {}
+    outputs = []
+    for index, choice in enumerate(answer["choices"]):
+        message = choice.get("message") or {}
+        result = ai_pb2.ConversationResultMessage(content=message.get("content") or "")
+        for call in message.get("tool_calls") or []:
+            result.tool_calls.append(
+                ai_pb2.ConversationToolCalls(
+                    id=call.get("id") or "",
+                    function=ai_pb2.ConversationToolCallsOfFunction(
+                        name=call["function"]["name"], arguments=call["function"]["arguments"]
+                    ),
+                )
+            )
+        outputs.append(
+            ai_pb2.ConversationResultAlpha2(
+                choices=[
+                    ai_pb2.ConversationResultChoices(
+                        finish_reason=choice.get("finish_reason") or "unknown",
+                        index=index,
+                        message=result,
+                    )
+                ],
+                model=component.model,
+                usage=ai_pb2.ConversationResultAlpha2CompletionUsage(
+                    prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                    completion_tokens=int(usage.get("completion_tokens") or 0),
+                    total_tokens=int(usage.get("total_tokens") or 0),
+                ),
+            )
+        )
+    response = ai_pb2.ConversationResponseAlpha2(outputs=outputs)
+    if request.context_id:
+        response.context_id = request.context_id
+    return response
 
 
 @dataclass
@@ -337,6 +614,9 @@ class FakeSidecar:
     healthy: bool = True
     invoke_handlers: dict[tuple[str, str], Callable[[dict], Any]] = field(default_factory=dict)
     invoked: list[tuple[str, str, Any]] = field(default_factory=list)
+    # The conversation components this app may use, by name, and the requests they got.
+    conversations: dict[str, ConversationComponent] = field(default_factory=dict)
+    conversed: list[dict[str, Any]] = field(default_factory=list)
     # Test controls (see SaveState).
     before_save: Callable[[], None] | None = None
     lose_next_ack: bool = False
@@ -358,6 +638,7 @@ class FakeSidecar:
         subscriptionScopes; allowedTopics, protectedTopics)."""
         stores: set[str] = set()
         pubsubs: dict[str, PubsubScopes] = {}
+        conversations: dict[str, ConversationComponent] = {}
         for doc in yaml.safe_load_all(components_file.read_text()):
             if not doc or doc.get("kind") != "Component":
                 continue
@@ -367,6 +648,12 @@ class FakeSidecar:
             metadata = {m["name"]: str(m.get("value", "")) for m in doc["spec"]["metadata"]}
             if kind.startswith("state."):
                 stores.add(name)
+            elif kind == "conversation.openai":
+                # The key is a secretKeyRef the test cannot resolve: it passes its own.
+                conversations[name] = ConversationComponent(
+                    model=metadata.get("model") or ConversationComponent.model,
+                    endpoint=metadata.get("endpoint") or None,
+                )
             elif kind.startswith("pubsub."):
 
                 def topics(key: str, metadata: dict[str, str] = metadata) -> list[str]:
@@ -381,7 +668,14 @@ class FakeSidecar:
                     allowed=topics("allowedTopics"),
                     protected=topics("protectedTopics"),
                 )
-        return cls(app_id=app_id, state_stores=stores, pubsubs=pubsubs, **kwargs)
+        conversations.update(kwargs.pop("conversations", {}))
+        return cls(
+            app_id=app_id,
+            state_stores=stores,
+            pubsubs=pubsubs,
+            conversations=conversations,
+            **kwargs,
+        )
 
     # -- state as PostgreSQL v1 keeps it ------------------------------------------------
     def stored_key(self, key: str) -> str:

@@ -1,0 +1,176 @@
+"""A learner's conversation with this agent: the last few turns, older ones folded into one
+short note, kept in the state store with a TTL.
+
+What is kept is bounded three ways: at most CONVERSATION_TURNS turns verbatim (a setting),
+each question and answer cut to a fixed length, and the turns before them summarised as the
+questions they asked, cut short, in one note of at most SUMMARY_CHARS. The summary is made
+here, without calling a model: it costs nothing, cannot fail, and sends the model nothing it
+was not sent before. The record expires CONVERSATION_TTL_S after the last turn, and
+`DELETE /conversations/{user_id}` removes it at once.
+
+What the model is sent from it is exactly that: the note and the turns' questions and answers.
+Each turn also keeps a few facts the agent's offline logic reads (`meta`: the concept it
+explained, the hint level it gave); they never reach the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kit.interfaces import StateItem, StateStore, update_with_retry
+
+QUESTION_CHARS = 600
+ANSWER_CHARS = 600
+SUMMARY_CHARS = 500
+# A question in the summary: enough to say what it was about.
+SUMMARY_QUESTION_CHARS = 80
+# Facts kept per turn for the offline path: short values only.
+META_VALUE_CHARS = 4000
+
+
+def conversation_key(user_id: str) -> str:
+    return f"conversation||{user_id}"
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"q": self.question, "a": self.answer, "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Turn | None:
+        if not isinstance(value, dict):
+            return None
+        meta = value.get("meta")
+        return cls(
+            question=str(value.get("q") or ""),
+            answer=str(value.get("a") or ""),
+            meta=meta if isinstance(meta, dict) else {},
+        )
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What is remembered of a learner's conversation: the note, then the last turns."""
+
+    #: The older turns' questions, cut short, oldest first: the note.
+    earlier: tuple[str, ...] = ()
+    turns: tuple[Turn, ...] = ()
+
+    @classmethod
+    def from_value(cls, value: Any) -> Conversation:
+        if not isinstance(value, dict):
+            return cls()
+        turns = [Turn.from_dict(t) for t in value.get("turns") or []]
+        earlier = value.get("earlier")
+        return cls(
+            earlier=tuple(str(q) for q in earlier) if isinstance(earlier, list) else (),
+            turns=tuple(t for t in turns if t is not None),
+        )
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(f"«{q}»" for q in self.earlier)
+
+    def to_value(self) -> dict[str, Any]:
+        return {
+            "earlier": list(self.earlier),
+            "turns": [t.to_dict() for t in self.turns],
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    @property
+    def last(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    def with_turn(self, turn: Turn, keep: int) -> Conversation:
+        """This conversation plus `turn`, the oldest turns beyond `keep` folded into the note."""
+        turns = [*self.turns, turn]
+        older, recent = turns[:-keep] if keep else turns, turns[-keep:] if keep else []
+        earlier = self.earlier
+        for old in older:
+            earlier = fold_into_summary(earlier, old.question)
+        return Conversation(earlier=earlier, turns=tuple(recent))
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The conversation as chat messages, oldest first: the note (a system message), then
+        each turn's question and answer."""
+        found: list[dict[str, Any]] = []
+        if self.summary:
+            found.append(
+                {
+                    "role": "system",
+                    "content": f"Earlier in this conversation the student asked: {self.summary}",
+                }
+            )
+        for turn in self.turns:
+            found.append({"role": "user", "content": turn.question})
+            found.append({"role": "assistant", "content": turn.answer})
+        return found
+
+
+def summary_entry(question: str) -> str:
+    """A question, cut short for the note. A question of several lines (a traceback, code) is
+    its first and last lines: the last is where a traceback says what went wrong."""
+    lines = [" ".join(line.split()) for line in question.splitlines() if line.strip()]
+    if len(lines) > 1:
+        first = _cut(lines[0], SUMMARY_QUESTION_CHARS // 3)
+        return _cut(f"{first} … {lines[-1]}", SUMMARY_QUESTION_CHARS)
+    return _cut(lines[0] if lines else "", SUMMARY_QUESTION_CHARS)
+
+
+def fold_into_summary(earlier: tuple[str, ...], question: str) -> tuple[str, ...]:
+    """The note with one more question in it; the oldest questions give way when it is full."""
+    entries = [*earlier, summary_entry(question)]
+    while sum(len(e) + 4 for e in entries) > SUMMARY_CHARS and len(entries) > 1:
+        entries.pop(0)
+    return tuple(entries)
+
+
+def new_turn(question: str, answer: str, meta: dict[str, Any]) -> Turn:
+    kept = {
+        k: (_cut(v, META_VALUE_CHARS) if isinstance(v, str) else v)
+        for k, v in meta.items()
+        if v is not None and isinstance(v, str | int | float | bool)
+    }
+    return Turn(_cut(question, QUESTION_CHARS), _cut(answer, ANSWER_CHARS), kept)
+
+
+class ConversationStore:
+    """Reads and writes learners' conversations in the agent's state store."""
+
+    def __init__(self, state: StateStore, *, keep_turns: int, ttl_s: int) -> None:
+        self._state = state
+        self.keep_turns = keep_turns
+        self.ttl_s = ttl_s
+
+    async def load(self, user_id: str) -> tuple[Conversation, StateItem]:
+        item = await self._state.get(conversation_key(user_id))
+        return Conversation.from_value(item.value), item
+
+    async def append(self, user_id: str, turn: Turn, read: StateItem | None = None) -> int:
+        """Add a turn (etag-checked: a learner's two requests at once both land); returns the
+        size of what was written, in bytes of JSON."""
+        import json
+
+        def add(value: Any) -> dict[str, Any]:
+            return Conversation.from_value(value).with_turn(turn, self.keep_turns).to_value()
+
+        written = await update_with_retry(
+            self._state, conversation_key(user_id), add, ttl_s=self.ttl_s, current=read
+        )
+        return len(json.dumps(written))
+
+    async def clear(self, user_id: str) -> None:
+        await self._state.delete(conversation_key(user_id))

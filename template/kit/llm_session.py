@@ -1,0 +1,313 @@
+"""What the kit keeps around one learner request: their recent conversation, their level, their
+token budget, and what the model cost. BaseAgent opens a session around `process` and
+`stream`; the agent reads it through `self.history(request)`.
+
+Opening a session reads the conversation and today's token count and chooses the level, all
+at once; closing it writes the new turn and what the answer cost once the answer is on its way
+(this process's next request from the same learner waits for that write). None of it can fail
+an answer: a state store that cannot be read means no history (and no budget check), one
+that cannot be written loses that turn, and a tracker that is slow or down means the beginner
+level; each is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import structlog
+
+from kit.budget import TokenBudget
+from kit.content import topic_ids, topic_of
+from kit.contracts import LEVELS, ProcessReply, ProcessRequest
+from kit.conversation import Conversation, ConversationStore, new_turn
+from kit.interfaces import (
+    DependencyUnavailable,
+    InvocationFailed,
+    LanguageModel,
+    StateItem,
+    TokenUsage,
+)
+from kit.level import LevelChoice, LevelUnknown, default_level, level_from_mastery
+from kit.observability import annotate
+
+if TYPE_CHECKING:
+    from kit.agent_base import AgentDeps, Answer, BaseAgent
+
+log = structlog.get_logger("agent")
+
+# A learner's mastery changes only when a grade arrives: a lookup is reused this long, so a
+# conversation asks the tracker once a minute at most, not once a message.
+MASTERY_CACHE_S = 60.0
+MASTERY_CACHE_SIZE = 4096
+
+
+@dataclass
+class RequestScope:
+    conversation: Conversation = field(default_factory=Conversation)
+    #: The conversation and budget items as read (their etags save the first re-read).
+    conversation_read: StateItem | None = None
+    budget_read: StateItem | None = None
+    budget_exhausted: bool = False
+    #: The taxonomy topic of the question (or of the previous turn, for "that" and "it").
+    topic: str | None = None
+    level: LevelChoice | None = None
+    #: Set while the agent answers without the model (the stream's offline half).
+    offline: bool = False
+    #: Why the answer is not the model's: "budget", "llm_unavailable".
+    reason: str | None = None
+    usage: dict[str, TokenUsage] = field(default_factory=dict)
+    fallbacks: list[str] = field(default_factory=list)
+    reply: ProcessReply | None = None
+    remember: dict[str, Any] = field(default_factory=dict)
+
+    def level_data(self) -> dict[str, Any]:
+        if self.level is None:
+            return {}
+        return {"level": self.level.level, "level_reason": self.level.reason}
+
+    def finish_with(self, reply: ProcessReply, answer: Answer) -> None:
+        self.reply, self.remember = reply, dict(answer.remember)
+
+    @property
+    def tokens(self) -> int:
+        return sum(u.total for u in self.usage.values())
+
+
+class SessionKeeper:
+    """One per agent: opens and closes the sessions of its requests."""
+
+    def __init__(self, agent: BaseAgent, deps: AgentDeps) -> None:
+        self.agent = agent
+        self.deps = deps
+        self._mastery: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        # Each learner's turn still being written, by user id.
+        self._writing: dict[str, asyncio.Future[None]] = {}
+
+    # Made on first use: an agent built for a test of event delivery has no settings.
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        settings = self.deps.settings
+        return ConversationStore(
+            self.deps.state,
+            keep_turns=settings.conversation_turns,
+            ttl_s=settings.conversation_ttl_s,
+        )
+
+    @cached_property
+    def budget(self) -> TokenBudget:
+        return TokenBudget(self.deps.state, daily_tokens=self.deps.settings.llm_daily_token_budget)
+
+    # -- the scope of a request -----------------------------------------------------------
+    @staticmethod
+    def scope_of(request: ProcessRequest) -> RequestScope:
+        scope = request._scope
+        return scope if isinstance(scope, RequestScope) else RequestScope()
+
+    @asynccontextmanager
+    async def session(self, request: ProcessRequest) -> AsyncIterator[RequestScope]:
+        """The request's scope; the outermost session of a request opens and closes it."""
+        if isinstance(request._scope, RequestScope):
+            yield request._scope
+            return
+        scope = await self.open(request)
+        request._scope = scope
+        request._chosen_level = scope.level.level if scope.level else None
+        try:
+            yield scope
+            await self.close(request, scope)
+        finally:
+            request._scope = None
+            request._chosen_level = None
+
+    async def open(self, request: ProcessRequest) -> RequestScope:
+        writing = self._writing.get(request.user_id)
+        if writing is not None:
+            await asyncio.wait([writing])
+        scope = RequestScope(topic=self.question_topic(request))
+        wants_budget = bool(self.models()) and self.budget.enabled
+        reads: list[Any] = [self._read_conversation(request.user_id, scope)]
+        if wants_budget:
+            reads.append(self._read_budget(request.user_id, scope))
+        if scope.topic is not None or not self.needs_lookup(request):
+            # The level does not depend on the conversation: look it up meanwhile.
+            reads.append(self._choose_level(request, scope))
+            await asyncio.gather(*reads)
+            return scope
+        await asyncio.gather(*reads)
+        if scope.conversation.last is not None:
+            topic = scope.conversation.last.meta.get("topic")
+            scope.topic = topic if isinstance(topic, str) else None
+        await self._choose_level(request, scope)
+        return scope
+
+    async def close(self, request: ProcessRequest, scope: RequestScope) -> None:
+        """Report the turn on the request's log line, and write it and what it cost after the
+        answer has gone: the learner does not wait for the state store. This process's next
+        request from the same learner waits for the write (read-your-writes)."""
+        annotate(
+            level=scope.level.level if scope.level else None,
+            level_source=scope.level.source if scope.level else None,
+            history_turns=len(scope.conversation.turns),
+            **self._usage_fields(scope),
+        )
+        writes: list[Any] = []
+        if scope.reply is not None:
+            meta = {**scope.remember, "topic": scope.topic}
+            turn = new_turn(request.query, scope.reply.response, meta)
+            writes.append(self.conversations.append(request.user_id, turn, scope.conversation_read))
+        tokens = scope.tokens
+        if tokens and self.budget.enabled:
+            writes.append(self.budget.spend(request.user_id, tokens, scope.budget_read))
+        if not writes:
+            return
+        user_id = request.user_id
+        task = asyncio.ensure_future(self._write(writes, self._writing.get(user_id)))
+        self._writing[user_id] = task
+
+        def forget(done: asyncio.Future[None]) -> None:
+            if self._writing.get(user_id) is done:
+                del self._writing[user_id]
+
+        task.add_done_callback(forget)
+
+    @staticmethod
+    async def _write(writes: list[Any], previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # this learner's turns land in order
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                log.warning("conversation_not_saved", error=str(result))
+
+    async def drain(self) -> None:
+        """Wait for the writes still under way (shutdown, tests)."""
+        while self._writing:
+            await asyncio.wait(list(self._writing.values()))
+
+    @staticmethod
+    def _usage_fields(scope: RequestScope) -> dict[str, Any]:
+        if not scope.usage and not scope.fallbacks:
+            return {}
+        return {
+            "llm_models": sorted(scope.usage),
+            "prompt_tokens": sum(u.prompt_tokens for u in scope.usage.values()),
+            "completion_tokens": sum(u.completion_tokens for u in scope.usage.values()),
+            "llm_fallbacks": scope.fallbacks,
+        }
+
+    async def _read_conversation(self, user_id: str, scope: RequestScope) -> None:
+        try:
+            scope.conversation, scope.conversation_read = await self.conversations.load(user_id)
+        except DependencyUnavailable as error:
+            log.warning("conversation_unavailable", error=str(error))
+
+    async def _read_budget(self, user_id: str, scope: RequestScope) -> None:
+        try:
+            scope.budget_read = await self.budget.read(user_id)
+        except DependencyUnavailable as error:
+            log.warning("token_budget_unavailable", error=str(error))
+            return
+        scope.budget_exhausted = self.budget.exhausted(scope.budget_read)
+
+    # -- the level ----------------------------------------------------------------------
+    @staticmethod
+    def question_topic(request: ProcessRequest) -> str | None:
+        given = request.context.get("topic")
+        if isinstance(given, str) and given in topic_ids():
+            return given
+        return topic_of(request.query)
+
+    def needs_lookup(self, request: ProcessRequest) -> bool:
+        given = str(request.context.get("level", "")).strip().lower()
+        return self.agent.adapts_level and given not in LEVELS
+
+    async def _choose_level(self, request: ProcessRequest, scope: RequestScope) -> None:
+        given = str(request.context.get("level", "")).strip().lower()
+        if given in LEVELS:
+            scope.level = LevelChoice(given, "the request asked for this level", "request")
+        elif self.agent.adapts_level:
+            scope.level = await self.looked_up_level(request.user_id, scope.topic)
+
+    async def looked_up_level(self, user_id: str, topic: str | None) -> LevelChoice:
+        if topic is None:
+            return default_level("the question names no topic to look up")
+        timeout = self.deps.settings.level_lookup_timeout_s
+        cached = self._mastery.get((user_id, topic))
+        if cached is not None and cached[0] > time.monotonic():
+            return level_from_mastery(topic, cached[1])
+        try:
+            record = await asyncio.wait_for(self.agent.topic_mastery(user_id, topic), timeout)
+        except LevelUnknown as unknown:
+            return default_level(str(unknown))
+        except TimeoutError:
+            log.warning("level_lookup_slow", timeout_s=timeout)
+            return default_level(f"the tracker did not answer within {timeout * 1000:.0f} ms")
+        except (DependencyUnavailable, InvocationFailed) as error:
+            log.warning("level_lookup_failed", error=str(error))
+            return default_level("the tracker could not be reached")
+        if len(self._mastery) >= MASTERY_CACHE_SIZE:
+            self._mastery.pop(next(iter(self._mastery)))
+        self._mastery[(user_id, topic)] = (time.monotonic() + MASTERY_CACHE_S, record)
+        return level_from_mastery(topic, record)
+
+    async def tracker_mastery(self, user_id: str, topic: str) -> dict[str, Any] | None:
+        """The tracker's record of the learner's topic, through Dapr service invocation of its
+        GET /progress/{user_id} (the tracker's app-id is TRACKER_APP_ID)."""
+        invoker = self.deps.invoker
+        if invoker is None:
+            raise LevelUnknown("this agent runs alone (embedded mode), with no tracker to ask")
+        # Bounded by the caller (LEVEL_LOOKUP_TIMEOUT_S), which cancels the call.
+        report = await invoker.invoke(
+            self.deps.settings.tracker_app_id,
+            f"progress/{quote(user_id, safe='')}",
+            None,
+            http_verb="GET",
+        )
+        topics = report.get("topics")
+        record = topics.get(topic) if isinstance(topics, dict) else None
+        return record if isinstance(record, dict) else None
+
+    # -- the models ---------------------------------------------------------------------
+    def models(self) -> list[LanguageModel]:
+        return [m for m in (self.deps.llm, self.deps.fallback_llm) if m is not None]
+
+    def may_ask(self, scope: RequestScope) -> bool:
+        """Whether this request may call a model; says why not when it is the budget."""
+        if self.deps.llm is None or scope.offline:
+            return False
+        if scope.budget_exhausted:
+            if scope.reason != "budget":
+                scope.reason = "budget"
+                log.info("token_budget_spent", daily_tokens=self.budget.daily_tokens)
+                if self.deps.metrics is not None:
+                    self.deps.metrics.budget_exhausted()
+            return False
+        return True
+
+    def spent(self, scope: RequestScope, llm: LanguageModel, usage: TokenUsage) -> None:
+        if not usage.calls:
+            return
+        model = usage.model or llm.model
+        total = scope.usage.setdefault(model, TokenUsage(model=model))
+        total.prompt_tokens += usage.prompt_tokens
+        total.completion_tokens += usage.completion_tokens
+        total.calls += usage.calls
+        if self.deps.metrics is not None:
+            self.deps.metrics.tokens(model, usage.prompt_tokens, usage.completion_tokens)
+
+    def fell_back(self, scope: RequestScope, llm: LanguageModel) -> None:
+        """The model failed: say what is tried next (the fallback model, or offline)."""
+        models = self.models()
+        position = next((i for i, m in enumerate(models) if m is llm), len(models))
+        following = models[position + 1].model if position + 1 < len(models) else "offline"
+        scope.fallbacks.append(f"{llm.model}->{following}")
+        log.warning("llm_fallback", failed=llm.model, next=following, backend=llm.backend)
+        if self.deps.metrics is not None:
+            self.deps.metrics.fallback(llm.model, following)
