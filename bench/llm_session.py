@@ -26,12 +26,13 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from run import PY, QUERIES, Server, service_env  # noqa: E402
+from run import PY, Server, sample_query, service_env  # noqa: E402
 
 TYPES = {"tracker": "progress", "debugger": "debug", "explainer": "concepts"}
 FAKE = """
@@ -101,9 +102,7 @@ def p90(values: list[float]) -> float:
     return statistics.quantiles(values, n=10)[-1]
 
 
-def compare(
-    agent_type: str, base: Path, new: Path, fake_port: int, runs: int, extra_env: dict
-) -> dict:
+def compare(base: Path, new: Path, fake_port: int, runs: int, extra_env: dict) -> dict:
     servers = {}
     dbs = {}
     for label, path in (("before", base), ("after", new)):
@@ -118,7 +117,8 @@ def compare(
             "LLM_DAILY_TOKEN_BUDGET": "100000000",
         }
         servers[label] = Server(path, "app:app", env | (extra_env if label == "after" else {}))
-    body = {"user_id": "bench", "query": QUERIES[agent_type], "context": {}}
+    # The type's own sample question (the new render's: an older one may not declare it).
+    body = {"user_id": "bench", "query": sample_query(new), "context": {}}
     times: dict[str, list[float]] = {"before": [], "after": []}
     try:
         for label in servers:  # warm-up: imports, first connections
@@ -148,7 +148,7 @@ def compare(
     finally:
         for server in servers.values():
             server.stop()
-    summary = {
+    summary: dict[str, Any] = {
         label: {
             "median_ms": round(statistics.median(values) * 1000, 2),
             "p90_ms": round(p90(values) * 1000, 2),
@@ -178,6 +178,7 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert fake.stdout is not None  # stdout=PIPE
     try:
         port = json.loads(fake.stdout.readline())["port"]
         results = {}
@@ -186,7 +187,7 @@ def main() -> None:
             base = render(agent_type, name, args.base_ref, work / f"{agent_type}-base")
             new = render(agent_type, name, "HEAD", work / f"{agent_type}-new")
             extra = dict(pair.split("=", 1) for pair in args.env)
-            results[agent_type] = compare(agent_type, base, new, port, args.runs, extra)
+            results[agent_type] = compare(base, new, port, args.runs, extra)
             print(json.dumps({agent_type: results[agent_type]}, indent=1), flush=True)
     finally:
         fake.terminate()

@@ -66,6 +66,14 @@ FLAGS = {
     "port": "--port",
     "dapr_http_port": "--dapr-port",
     "openai_model": "--openai-model",
+    "openai_fallback_model": "--fallback-model",
+    "llm_backend": "--llm-backend",
+}
+# The flags that mean the same for every agent of a stack, so --all takes them too.
+MODEL_FLAGS = {
+    "openai_model": "openai_model",
+    "fallback_model": "openai_fallback_model",
+    "llm_backend": "llm_backend",
 }
 
 
@@ -129,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--openai-model",
         help=f"{questions['openai_model'].help} (default: {questions['openai_model'].default})",
+    )
+    parser.add_argument(
+        "--fallback-model",
+        help=f"{questions['openai_fallback_model'].help} (default: none)",
+    )
+    parser.add_argument(
+        "--llm-backend",
+        choices=template_answers.choice_values("llm_backend"),
+        help=f"{questions['llm_backend'].help} (default: {questions['llm_backend'].default})",
     )
     parser.add_argument(
         "--all",
@@ -334,16 +351,14 @@ def copy_main(argv: list[str]) -> int:
     if args.all:
         if args.name or args.type:
             parser.error("--all renders the five LearnFlow agents; leave out --name and --type")
+        if args.port is not None or args.dapr_port is not None:
+            parser.error("--all gives each agent its own ports; leave out --port and --dapr-port")
         return stack_main(args)
     if args.name is None or args.type is None:
         missing = [f for f, v in (("--name", args.name), ("--type", args.type)) if v is None]
         parser.error(f"the following arguments are required: {', '.join(missing)}")
-    answers = {"agent_name": args.name, "agent_type": args.type}
-    for flag, question in (
-        ("port", "port"),
-        ("dapr_port", "dapr_http_port"),
-        ("openai_model", "openai_model"),
-    ):
+    answers = {"agent_name": args.name, "agent_type": args.type, **model_answers(args)}
+    for flag, question in (("port", "port"), ("dapr_port", "dapr_http_port")):
         value = getattr(args, flag)
         if value is not None:
             answers[question] = value
@@ -371,15 +386,27 @@ def copy_main(argv: list[str]) -> int:
     return 0
 
 
+def model_answers(args: argparse.Namespace) -> dict[str, object]:
+    """The answers the model flags give (those the user typed)."""
+    given = {question: getattr(args, flag) for flag, question in MODEL_FLAGS.items()}
+    return {question: value for question, value in given.items() if value is not None}
+
+
 def stack_main(args: argparse.Namespace) -> int:
     root = args.output_dir or Path("services")
-    plan = [stack.stack_answers(i, name, kind) for i, (name, kind) in enumerate(stack.STACK)]
+    plan = [
+        stack.stack_answers(i, name, kind) | model_answers(args)
+        for i, (name, kind) in enumerate(stack.STACK)
+    ]
     written: list[Path] = []
 
     def render() -> None:
         check_template_ref(args.template, args.vcs_ref)
         for answers in plan:
-            template_answers.resolve(answers)
+            try:
+                template_answers.resolve(answers)
+            except ValueError as error:
+                raise BadInput(in_flags(str(error), answers)) from None
             check_output_dir(root / answers["agent_name"], args.force)
         for answers in plan:
             render_service(

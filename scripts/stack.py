@@ -138,9 +138,15 @@ def stack_components(services: list[RenderedService]) -> str:
             publishes[service.app_id], subscribes[service.app_id] = pubsub_scopes(
                 service.app_id, service.answers["agent_type"]
             )
-        app_ids = [s.app_id for s in namespace_services]
-        for component in _docs(namespace_services[0].path / "dapr-component.yaml"):
-            component["scopes"] = app_ids
+        # Each component once, scoped to the apps that render it: services may differ (one
+        # with llm_backend dapr-conversation has a conversation component the others lack).
+        components: dict[str, dict[str, Any]] = {}
+        for service in namespace_services:
+            for component in _docs(service.path / "dapr-component.yaml"):
+                name = component["metadata"]["name"]
+                components.setdefault(name, {**component, "scopes": []})
+                components[name]["scopes"].append(service.app_id)
+        for component in components.values():
             for item in component["spec"].get("metadata", []):
                 if item["name"] == "publishingScopes":
                     item["value"] = scopes_value(publishes)

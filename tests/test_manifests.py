@@ -113,6 +113,12 @@ def test_the_conversation_components_use_only_declared_fields(render):
     }
     assert models == {"gpt-4", "gpt-4o-mini"}
     assert_declared_fields(components)
+    # The key stays with the sidecar's component: the app's container never holds it.
+    deployment = next(d for d in docs(root / "deployment.yaml") if d["kind"] == "Deployment")
+    names = {
+        e["name"] for c in deployment["spec"]["template"]["spec"]["containers"] for e in c["env"]
+    }
+    assert "OPENAI_API_KEY" not in names and "OPENAI_MODEL" in names
 
 
 def assert_declared_fields(components: list[dict]) -> None:

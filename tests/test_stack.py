@@ -88,6 +88,26 @@ def test_stack_components_are_the_services_scoped_to_every_agent(stack):
     assert [n["metadata"]["name"] for n in namespaces if n] == ["learnflow"]
 
 
+def test_a_component_only_some_agents_render_is_scoped_to_them(render):
+    """A stack whose agents differ (here one on Dapr's Conversation API): each component once,
+    loaded only by the apps that render it."""
+    import sys
+
+    from conftest import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    import stack as stack_module
+
+    services = [
+        stack_module.load_service(render("explainer", llm_backend="dapr-conversation")),
+        stack_module.load_service(render("tracker")),
+    ]
+    shared = [d for d in yaml.safe_load_all(stack_module.stack_components(services)) if d]
+    scopes = {c["metadata"]["name"]: c["scopes"] for c in shared}
+    assert scopes.pop("llm") == ["concepts-agent"]
+    assert scopes and all(s == ["concepts-agent", "progress-agent"] for s in scopes.values())
+
+
 def test_rendered_stack_checks_clean(stack, stack_template):
     done = run_wrapper("check", str(stack), "--template", str(stack_template), cwd=stack)
     assert done.returncode == 0, done.stdout

@@ -85,6 +85,13 @@ BAD_FLAGS = [
     ),
     (["--name", "triage", "--type", "router", "--openai-model", "gpt 4"], "is not a model name"),
     (["--name", "triage", "--type", "router", "--openai-model", ""], "is not a model name"),
+    (
+        ["--name", "triage", "--type", "router", "--fallback-model", "gpt-4"],
+        "--fallback-model gpt-4: 'gpt-4' is already the primary model",
+    ),
+    (["--name", "triage", "--type", "router", "--llm-backend", "anthropic"], "invalid choice"),
+    (["--all", "--port", "5001"], "leave out --port and --dapr-port"),
+    (["--all", "--fallback-model", "gpt 4"], "--fallback-model 'gpt 4': 'gpt 4' is not a model"),
     (["--name", "triage", "--type", "router", "--vcs-ref", "v9.9.9"], "does not exist"),
     (
         ["--name", "triage", "--type", "router", "--template", "/nonexistent/template"],
@@ -181,7 +188,10 @@ def test_default_output_dir_is_services_name_from_any_cwd(tmp_path, template_rep
 
 def test_flags_flow_into_the_service(tmp_path, template_repo):
     out = tmp_path / "svc"
-    flags = ("--port", "5101", "--dapr-port", "3601", "--openai-model", "gpt-4o-mini")
+    flags = (
+        *("--port", "5101", "--dapr-port", "3601", "--openai-model", "gpt-4o"),
+        *("--fallback-model", "gpt-4o-mini", "--llm-backend", "dapr-conversation"),
+    )
     done = render_with_wrapper(
         template_repo, "concepts", "explainer", *flags, out=out, cwd=tmp_path
     )
@@ -189,7 +199,10 @@ def test_flags_flow_into_the_service(tmp_path, template_repo):
     config = (out / "kit" / "settings.py").read_text()
     assert "app_port: int = 5101" in config
     assert "dapr_default_http_port: int = 3601" in config
-    assert 'openai_model: str = "gpt-4o-mini"' in config
+    assert 'openai_model: str = "gpt-4o"' in config
+    assert 'openai_fallback_model: str = "gpt-4o-mini"' in config
+    assert '] = "dapr-conversation"' in config  # llm_backend's default
+    assert (out / "dapr" / "resources" / "conversation.yaml").is_file()
 
 
 def test_help_lists_types_with_descriptions_and_an_example(tmp_path):
@@ -212,8 +225,12 @@ def test_wrapper_choices_and_defaults_come_from_copier_yml():
         ("--port", "port"),
         ("--dapr-port", "dapr_http_port"),
         ("--openai-model", "openai_model"),
+        ("--llm-backend", "llm_backend"),
     ):
         assert f"(default: {COPIER_YML[question]['default']})" in by_flag[flag].help
+    assert list(by_flag["--llm-backend"].choices) == list(
+        COPIER_YML["llm_backend"]["choices"].values()
+    )
 
 
 BAD_ANSWERS = [
