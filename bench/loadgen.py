@@ -1,5 +1,8 @@
 """A bounded HTTP/1.1 load generator on loopback: N keep-alive connections, each sending the
 same request back to back, for a fixed number of requests or seconds, whichever comes first.
+Each connection is one learner (the body's user_id gets the connection's number), asking again
+as soon as it is answered: a service keeps each learner's conversation in order, so one user_id
+on every connection would measure one learner's queue, which no classroom makes.
 
 Small and dependency-free so the service and the baseline are measured by exactly the same
 client; it runs in its own process so its CPU use is the same for both.
@@ -62,15 +65,31 @@ async def worker(port, request, deadline, remaining, latencies, errors):
         writer.close()
 
 
+def learner_body(body: bytes, connection: int) -> bytes:
+    fields = json.loads(body)
+    if isinstance(fields, dict) and "user_id" in fields:
+        fields["user_id"] = f"{fields['user_id']}-{connection}"
+    return json.dumps(fields).encode()
+
+
 async def run(port: int, path: str, body: bytes, connections: int, requests: int, seconds: float):
-    request = build_request(port, path, body)
     latencies: list[float] = []
     errors: list[int] = []
     remaining = [requests]
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
-        *(worker(port, request, deadline, remaining, latencies, errors) for _ in range(connections))
+        *(
+            worker(
+                port,
+                build_request(port, path, learner_body(body, i)),
+                deadline,
+                remaining,
+                latencies,
+                errors,
+            )
+            for i in range(connections)
+        )
     )
     elapsed = time.perf_counter() - started
     latencies.sort()

@@ -95,6 +95,10 @@ class BaseAgent:
     max_tokens: int = 600
     #: Whether a request without a level gets the learner's level from the tracker.
     adapts_level: bool = True
+    #: Whether the offline answers read the learner's previous turn (the explainer's "that",
+    #: the debugger's next hint). Without a model, only such agents keep the conversation:
+    #: for the others it would be a state read and write per request that nothing reads.
+    remembers_offline: bool = False
 
     def __init__(self, deps: AgentDeps) -> None:
         self.deps = deps
@@ -256,11 +260,13 @@ class BaseAgent:
     async def ask_llm(
         self, request: ProcessRequest, user_content: str, *, tools: Sequence[Tool] = ()
     ) -> tuple[str | None, str]:
-        messages = self.llm_messages(request, user_content)
+        # The messages are made only when a model is asked (most answers are offline ones).
         cap = self.completion_cap()
         return await self._ask(
             request,
-            lambda llm, usage: llm.complete(messages, tools=tools, max_tokens=cap, usage=usage),
+            lambda llm, usage: llm.complete(
+                self.llm_messages(request, user_content), tools=tools, max_tokens=cap, usage=usage
+            ),
         )
 
     async def ask_llm_json(
@@ -271,12 +277,15 @@ class BaseAgent:
         schema_name: str,
         schema: dict[str, Any],
     ) -> tuple[dict[str, Any] | None, str]:
-        messages = self.llm_messages(request, user_content)
         cap = self.completion_cap()
         return await self._ask(
             request,
             lambda llm, usage: llm.complete_json(
-                messages, schema_name=schema_name, schema=schema, max_tokens=cap, usage=usage
+                self.llm_messages(request, user_content),
+                schema_name=schema_name,
+                schema=schema,
+                max_tokens=cap,
+                usage=usage,
             ),
         )
 

@@ -159,18 +159,15 @@ class ConversationStore:
         item = await self._state.get(conversation_key(user_id))
         return Conversation.from_value(item.value), item
 
-    async def append(self, user_id: str, turn: Turn, read: StateItem | None = None) -> int:
-        """Add a turn (etag-checked: a learner's two requests at once both land); returns the
-        size of what was written, in bytes of JSON."""
-        import json
+    async def append(self, user_id: str, turn: Turn, read: StateItem | None = None) -> None:
+        """Add a turn (etag-checked: a learner's two requests at once both land)."""
 
         def add(value: Any) -> dict[str, Any]:
             return Conversation.from_value(value).with_turn(turn, self.keep_turns).to_value()
 
-        written = await update_with_retry(
+        await update_with_retry(
             self._state, conversation_key(user_id), add, ttl_s=self.ttl_s, current=read
         )
-        return len(json.dumps(written))
 
     async def clear(self, user_id: str) -> None:
         await self._state.delete(conversation_key(user_id))

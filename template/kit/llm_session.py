@@ -126,13 +126,20 @@ class SessionKeeper:
             request._scope = None
             request._chosen_level = None
 
+    @property
+    def keeps_conversation(self) -> bool:
+        """Whether anything reads the conversation: the model, or the agent's offline answers."""
+        return bool(self.models()) or self.agent.remembers_offline
+
     async def open(self, request: ProcessRequest) -> RequestScope:
         writing = self._writing.get(request.user_id)
         if writing is not None:
             await asyncio.wait([writing])
         scope = RequestScope(topic=self.question_topic(request))
         wants_budget = bool(self.models()) and self.budget.enabled
-        reads: list[Any] = [self._read_conversation(request.user_id, scope)]
+        reads: list[Any] = []
+        if self.keeps_conversation:
+            reads.append(self._read_conversation(request.user_id, scope))
         if wants_budget:
             reads.append(self._read_budget(request.user_id, scope))
         if scope.topic is not None or not self.needs_lookup(request):
@@ -158,7 +165,7 @@ class SessionKeeper:
             **self._usage_fields(scope),
         )
         writes: list[Any] = []
-        if scope.reply is not None:
+        if scope.reply is not None and self.keeps_conversation:
             meta = {**scope.remember, "topic": scope.topic}
             turn = new_turn(request.query, scope.reply.response, meta)
             writes.append(self.conversations.append(request.user_id, turn, scope.conversation_read))

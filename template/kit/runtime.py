@@ -130,7 +130,7 @@ class ServiceRuntime:
         from kit.adapters.embedded import InProcessEventBus, SqliteDatabase, SqliteStateStore
 
         db = SqliteDatabase(self.settings.embedded_state_path)
-        await db.open()
+        await db.open(background=background)
         self._db = db
         bus = InProcessEventBus(db, self._input_topics, write_behind=background)
         if self._event_handler is not None:

@@ -129,3 +129,25 @@ def test_dedup_markers_expire():
     assert len(rows) == 1 and rows[0][0] is not None and rows[0][0] > time.time() - 5
     # Long after Dapr or the broker could redeliver it, the id is forgotten.
     assert reason == "handled" and handled == ["old", "old"]
+
+
+def test_the_running_service_checkpoints_its_writes_into_the_database_file():
+    """SQLite runs on the event loop; its checkpoint (the one call that syncs to disk) runs in
+    a thread once a second, so what was written reaches the database file itself, long before
+    SQLite's own checkpoint (at 1,000 pages of WAL) would have copied it."""
+
+    async def scenario():
+        path = scratch_dir() / "s.db"
+        db = SqliteDatabase(path)
+        await db.open(background=True)
+        state = SqliteStateStore(db)
+        for n in range(50):
+            await state.save(f"k{n}", {"n": n, "pad": "x" * 500}, etag=None)
+        before = path.stat().st_size  # the rows are in the WAL only
+        await asyncio.sleep(1.5)
+        after = path.stat().st_size
+        await db.close()
+        return before, after
+
+    before, after = run(scenario())
+    assert before < 50 * 500 < after

@@ -186,6 +186,17 @@ def test_a_learner_can_clear_their_conversation(llm_client, fake_openai):
     assert [m["role"] for m in messages] == ["system", "user"]
 
 
+def test_without_a_model_only_agents_whose_offline_answers_read_it_keep_the_conversation(client):
+    from kit.conversation import conversation_key
+
+    ask(client, user_id="offline-learner")
+    runtime = client.app.state.runtime
+    client.portal.call(runtime.agent.sessions.drain)
+    kept = client.portal.call(runtime.agent.deps.state.get, conversation_key("offline-learner"))
+    # Nothing else reads it without a model: no state read or write per request for it.
+    assert (kept.value is not None) is Agent.remembers_offline
+
+
 def test_clearing_needs_a_valid_learner_id(llm_client):
     refused = llm_client.delete("/conversations/not%20valid")
     assert refused.status_code == 422 and "user_id" in refused.json()["detail"]
