@@ -34,7 +34,7 @@ from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 
 from kit.adapters.dapr import DaprConnection, grpc_code
-from kit.adapters.openai import run_tool
+from kit.adapters.openai import run_tool, structured_answer
 from kit.interfaces import DependencyUnavailable, TokenUsage, Tool
 
 log = structlog.get_logger("llm")
@@ -244,13 +244,7 @@ class DaprConversationModel:
         message = await self._converse(
             messages, usage=usage, response_format=response_format, temperature=0
         )
-        try:
-            value = json.loads(_strip_fence(message.content or ""))
-        except ValueError as error:
-            raise DependencyUnavailable("the model's structured answer was not JSON") from error
-        if not isinstance(value, dict):
-            raise DependencyUnavailable("the model's structured answer was not a JSON object")
-        return value
+        return structured_answer(_strip_fence(message.content or ""))
 
     async def stream(
         self,

@@ -163,15 +163,9 @@ class ChatModel:
                 }
             )
             _count(usage, completion.usage)
-            content = completion.choices[0].message.content or ""
-            value = json.loads(content)
         except openai.OpenAIError as error:
             raise DependencyUnavailable(f"LLM call failed ({type(error).__name__})") from error
-        except ValueError as error:
-            raise DependencyUnavailable("the model's structured answer was not JSON") from error
-        if not isinstance(value, dict):
-            raise DependencyUnavailable("the model's structured answer was not a JSON object")
-        return value
+        return structured_answer(completion.choices[0].message.content or "")
 
     async def stream(
         self,
@@ -204,6 +198,18 @@ class ChatModel:
             raise DependencyUnavailable(f"LLM stream failed ({type(error).__name__})") from error
         except ValueError as error:  # a garbled chunk that is not JSON
             raise DependencyUnavailable("LLM stream was garbled") from error
+
+
+def structured_answer(content: str) -> dict[str, Any]:
+    """The JSON object a structured answer must be (either backend); anything else is the
+    model failing, so the caller falls back."""
+    try:
+        value = json.loads(content)
+    except ValueError as error:
+        raise DependencyUnavailable("the model's structured answer was not JSON") from error
+    if not isinstance(value, dict):
+        raise DependencyUnavailable("the model's structured answer was not a JSON object")
+    return value
 
 
 async def run_tool(tools: dict[str, Tool], name: str, arguments: str) -> dict[str, Any]:
