@@ -32,7 +32,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from run import PY, Server, sample_query, service_env  # noqa: E402
+from run import PY, Server, run, sample_query, service_env, wrapper_command  # noqa: E402
 
 TYPES = {"tracker": "progress", "debugger": "debug", "explainer": "concepts"}
 FAKE = """
@@ -47,23 +47,7 @@ threading.Event().wait()
 
 
 def render(agent_type: str, name: str, ref: str, out: Path) -> Path:
-    subprocess.run(
-        [
-            PY,
-            str(REPO / "scripts" / "generate_agent.py"),
-            "--name",
-            name,
-            "--type",
-            agent_type,
-            "--output-dir",
-            str(out),
-            "--force",
-            "--vcs-ref",
-            ref,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    run(wrapper_command(name, agent_type, out, "--force", "--vcs-ref", ref))
     return out
 
 

@@ -132,15 +132,15 @@ def load(port: int, body: dict, connections=16, requests=4000, seconds=10.0) -> 
 # -- sections -----------------------------------------------------------------------------
 
 
+def wrapper_command(name: str, agent_type: str, out: Path, *flags: str) -> list[str]:
+    """The wrapper's command line rendering one service into `out`."""
+    wrapper = str(REPO / "scripts" / "generate_agent.py")
+    return [PY, wrapper, "--name", name, "--type", agent_type, "--output-dir", str(out), *flags]
+
+
 def render_triage(template: Path, out: Path) -> list[str]:
     """The wrapper's command line rendering the triage service from the bench's template."""
-    wrapper = str(REPO / "scripts" / "generate_agent.py")
-    return [PY, wrapper, "--name", "triage", "--type", "router", "--output-dir", str(out)] + [
-        "--template",
-        str(template),
-        "--vcs-ref",
-        TAG,
-    ]
+    return wrapper_command("triage", "router", out, "--template", str(template), "--vcs-ref", TAG)
 
 
 def bench_render(work: Path, template: Path) -> dict:
@@ -229,22 +229,7 @@ def render_all(work: Path, template: Path) -> dict[str, Path]:
     services = {}
     for agent_type, name in STACK_NAMES.items():
         dst = work / "svc" / name
-        run(
-            [
-                PY,
-                str(REPO / "scripts" / "generate_agent.py"),
-                "--name",
-                name,
-                "--type",
-                agent_type,
-                "--output-dir",
-                str(dst),
-                "--template",
-                str(template),
-                "--vcs-ref",
-                TAG,
-            ]
-        )
+        run(wrapper_command(name, agent_type, dst, "--template", str(template), "--vcs-ref", TAG))
         services[agent_type] = dst
     return services
 
