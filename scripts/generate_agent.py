@@ -69,12 +69,8 @@ FLAGS = {
     "openai_fallback_model": "--fallback-model",
     "llm_backend": "--llm-backend",
 }
-# The flags that mean the same for every agent of a stack, so --all takes them too.
-MODEL_FLAGS = {
-    "openai_model": "openai_model",
-    "fallback_model": "openai_fallback_model",
-    "llm_backend": "llm_backend",
-}
+# The questions whose flags mean the same for every agent of a stack, so --all takes them too.
+MODEL_QUESTIONS = ("openai_model", "openai_fallback_model", "llm_backend")
 
 
 class BadInput(Exception):
@@ -388,7 +384,9 @@ def copy_main(argv: list[str]) -> int:
 
 def model_answers(args: argparse.Namespace) -> dict[str, object]:
     """The answers the model flags give (those the user typed)."""
-    given = {question: getattr(args, flag) for flag, question in MODEL_FLAGS.items()}
+    # argparse keeps each flag's value under its name without the dashes: --llm-backend
+    # is args.llm_backend.
+    given = {q: getattr(args, FLAGS[q].lstrip("-").replace("-", "_")) for q in MODEL_QUESTIONS}
     return {question: value for question, value in given.items() if value is not None}
 
 

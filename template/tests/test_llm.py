@@ -19,7 +19,7 @@ from test_api import SAMPLE_QUERY
 from agent import Agent
 from kit.agent_base import BaseAgent
 from kit.content import topic_of
-from kit.conversation import new_turn
+from kit.conversation import conversation_key, new_turn
 from kit.identity import TRACKER_APP_ID
 
 # Context that makes each type ask its LLM (the generator only authors on request).
@@ -187,8 +187,6 @@ def test_a_learner_can_clear_their_conversation(llm_client, fake_openai):
 
 
 def test_without_a_model_only_agents_whose_offline_answers_read_it_keep_the_conversation(client):
-    from kit.conversation import conversation_key
-
     ask(client, user_id="offline-learner")
     runtime = client.app.state.runtime
     client.portal.call(runtime.agent.sessions.drain)
