@@ -33,6 +33,8 @@ from kit.llm_session import RequestScope, SessionKeeper
 from kit.settings import KitSettings
 
 T = TypeVar("T")
+#: What the learner's message to the model says, or a function that writes it when needed.
+UserContent = str | Callable[[], str]
 
 #: Said to a learner whose answer came offline because their daily token budget is spent.
 BUDGET_NOTE = (
@@ -96,8 +98,9 @@ class BaseAgent:
     #: Whether a request without a level gets the learner's level from the tracker.
     adapts_level: bool = True
     #: Whether the offline answers read the learner's previous turn (the explainer's "that",
-    #: the debugger's next hint). Without a model, only such agents keep the conversation:
-    #: for the others it would be a state read and write per request that nothing reads.
+    #: the debugger's next hint). Without a model, only such agents keep the conversation,
+    #: and only its last turn verbatim (kit/llm_session.py OFFLINE_TURNS): for the others it
+    #: would be a state read and write per request that nothing reads.
     remembers_offline: bool = False
 
     def __init__(self, deps: AgentDeps) -> None:
@@ -222,14 +225,17 @@ class BaseAgent:
     def completion_cap(self) -> int:
         return self.deps.settings.llm_max_tokens or self.max_tokens
 
-    def llm_messages(self, request: ProcessRequest, user_content: str) -> list[dict[str, Any]]:
+    def llm_messages(
+        self, request: ProcessRequest, user_content: UserContent
+    ) -> list[dict[str, Any]]:
         """The system prompt, the learner's recent conversation with this agent, and the new
         question: all the model is ever told."""
         scope = self.history(request)
+        content = user_content() if callable(user_content) else user_content
         return [
             {"role": "system", "content": self.system_prompt(request.level)},
             *scope.conversation.messages(),
-            {"role": "user", "content": user_content},
+            {"role": "user", "content": content},
         ]
 
     async def _ask(
@@ -258,9 +264,10 @@ class BaseAgent:
         return None, "degraded"
 
     async def ask_llm(
-        self, request: ProcessRequest, user_content: str, *, tools: Sequence[Tool] = ()
+        self, request: ProcessRequest, user_content: UserContent, *, tools: Sequence[Tool] = ()
     ) -> tuple[str | None, str]:
-        # The messages are made only when a model is asked (most answers are offline ones).
+        """`user_content` may be a function making the text: it is then made only when a
+        model is asked (most answers are offline ones), as are the messages."""
         cap = self.completion_cap()
         return await self._ask(
             request,
@@ -272,7 +279,7 @@ class BaseAgent:
     async def ask_llm_json(
         self,
         request: ProcessRequest,
-        user_content: str,
+        user_content: UserContent,
         *,
         schema_name: str,
         schema: dict[str, Any],

@@ -115,6 +115,7 @@ def topics() -> tuple[Topic, ...]:
     return found
 
 
+@lru_cache(maxsize=1)
 def topic_ids() -> tuple[str, ...]:
     return tuple(topic.id for topic in topics())
 

@@ -159,11 +159,21 @@ class ConversationStore:
         item = await self._state.get(conversation_key(user_id))
         return Conversation.from_value(item.value), item
 
-    async def append(self, user_id: str, turn: Turn, read: StateItem | None = None) -> None:
-        """Add a turn (etag-checked: a learner's two requests at once both land)."""
+    async def append(
+        self,
+        user_id: str,
+        turn: Turn,
+        read: StateItem | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        """Add a turn (etag-checked: a learner's two requests at once both land). `read` and
+        `conversation` are what load() returned, if the caller has them: the first attempt
+        then neither reads nor parses the record again."""
 
         def add(value: Any) -> dict[str, Any]:
-            return Conversation.from_value(value).with_turn(turn, self.keep_turns).to_value()
+            known = conversation if read is not None and value is read.value else None
+            base = known or Conversation.from_value(value)
+            return base.with_turn(turn, self.keep_turns).to_value()
 
         await update_with_retry(
             self._state, conversation_key(user_id), add, ttl_s=self.ttl_s, current=read

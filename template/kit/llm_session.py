@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,6 +46,8 @@ log = structlog.get_logger("agent")
 # conversation asks the tracker once a minute at most, not once a message.
 MASTERY_CACHE_S = 60.0
 MASTERY_CACHE_SIZE = 4096
+# Verbatim turns kept for an agent without a model (BaseAgent.remembers_offline).
+OFFLINE_TURNS = 1
 
 
 @dataclass
@@ -80,6 +82,21 @@ class RequestScope:
         return sum(u.total for u in self.usage.values())
 
 
+async def together(
+    calls: list[Coroutine[Any, Any, Any]], *, return_exceptions: bool = False
+) -> list[Any]:
+    """asyncio.gather, except that a single call is simply awaited: gather would wrap it in a
+    task, which costs more than most of these state reads and writes."""
+    if len(calls) != 1:
+        return list(await asyncio.gather(*calls, return_exceptions=return_exceptions))
+    try:
+        return [await calls[0]]
+    except Exception as error:
+        if not return_exceptions:
+            raise
+        return [error]
+
+
 class SessionKeeper:
     """One per agent: opens and closes the sessions of its requests."""
 
@@ -94,10 +111,14 @@ class SessionKeeper:
     @cached_property
     def conversations(self) -> ConversationStore:
         settings = self.deps.settings
+        keep = settings.conversation_turns
+        if not self.models():
+            # Only the offline answers read it then, and they read the last turn alone: the
+            # other verbatim turns would be encoded, written, read and decoded on every
+            # request for nothing (the older questions still go into the note).
+            keep = min(keep, OFFLINE_TURNS)
         return ConversationStore(
-            self.deps.state,
-            keep_turns=settings.conversation_turns,
-            ttl_s=settings.conversation_ttl_s,
+            self.deps.state, keep_turns=keep, ttl_s=settings.conversation_ttl_s
         )
 
     @cached_property
@@ -145,9 +166,9 @@ class SessionKeeper:
         if scope.topic is not None or not self.needs_lookup(request):
             # The level does not depend on the conversation: look it up meanwhile.
             reads.append(self._choose_level(request, scope))
-            await asyncio.gather(*reads)
+            await together(reads)
             return scope
-        await asyncio.gather(*reads)
+        await together(reads)
         if scope.conversation.last is not None:
             topic = scope.conversation.last.meta.get("topic")
             scope.topic = topic if isinstance(topic, str) else None
@@ -168,7 +189,11 @@ class SessionKeeper:
         if scope.reply is not None and self.keeps_conversation:
             meta = {**scope.remember, "topic": scope.topic}
             turn = new_turn(request.query, scope.reply.response, meta)
-            writes.append(self.conversations.append(request.user_id, turn, scope.conversation_read))
+            writes.append(
+                self.conversations.append(
+                    request.user_id, turn, scope.conversation_read, scope.conversation
+                )
+            )
         tokens = scope.tokens
         if tokens and self.budget.enabled:
             writes.append(self.budget.spend(request.user_id, tokens, scope.budget_read))
@@ -188,8 +213,7 @@ class SessionKeeper:
     async def _write(writes: list[Any], previous: asyncio.Future[None] | None) -> None:
         if previous is not None:
             await asyncio.wait([previous])  # this learner's turns land in order
-        results = await asyncio.gather(*writes, return_exceptions=True)
-        for result in results:
+        for result in await together(writes, return_exceptions=True):
             if isinstance(result, BaseException):
                 log.warning("conversation_not_saved", error=str(result))
 

@@ -13,23 +13,18 @@ BaseHTTPMiddleware: they sit on every request's path):
 from __future__ import annotations
 
 import hmac
-import itertools
 import json
 import time
-from secrets import token_hex
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit.ids import unique_id
 from kit.observability import Metrics, request_fields
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 EVENT_PREFIX = "/events/"
-
-# Request ids without a syscall per request: random per process, then counted.
-_ID_PREFIX = token_hex(8)
-_request_numbers = itertools.count(1)
 
 
 def json_response(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
@@ -101,7 +96,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers") or ():
         if name == b"x-request-id":
             return str(value.decode("latin-1"))[:64]
-    return f"{_ID_PREFIX}{next(_request_numbers):016x}"
+    return unique_id()
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:

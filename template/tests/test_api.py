@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
+import structlog
 from conftest import cloud_event, make_client
 
 from agent import Agent
 from kit.identity import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
+from kit.ids import unique_id
+from kit.observability import configure_logging
 
 # What a learner sends this type, and a valid payload for each topic it consumes: declared by
 # the agent itself (agent.py), so these tests run unchanged for any type.
@@ -75,11 +80,29 @@ def test_invalid_requests_get_422_naming_the_field(client, body, field):
     assert field in detail
 
 
-def test_non_json_body_is_422_not_500(client):
+@pytest.mark.parametrize("content", [b"{not json", b"", b"[1, 2]"])
+def test_a_body_that_is_not_a_json_object_is_422_saying_what_to_send(client, content):
     response = client.post(
-        "/process", content=b"{not json", headers={"content-type": "application/json"}
+        "/process", content=content, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("invalid request: body:")
+    assert "object" in detail
+
+
+def test_the_openapi_document_describes_what_process_takes_and_answers(client):
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/process"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert {"user_id", "query"} <= set(schema["required"])
+    assert set(schema["properties"]) == {"user_id", "query", "context"}
+    answered = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert answered.endswith("/ProcessReply")
+    assert {"422", "413", "503"} <= set(operation["responses"])
 
 
 def test_oversized_body_is_413():
@@ -199,6 +222,38 @@ def test_logs_are_json_with_request_id_and_user(client, capsys):
     assert line["user_id"] == "learner-1"
     assert line["request_id"] and line["route"] == "/process" and line["status"] == 200
     assert line["mode"] == "offline" and "duration_ms" in line and line["query_chars"] > 0
+    assert line["level"] == "info"
+    stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+    assert stamp.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=1)
+
+
+def test_a_log_line_with_non_ascii_text_is_escaped_ascii_json(capsys):
+    configure_logging("INFO", [])
+    structlog.get_logger("test").warning("odd_input", text="café ☕ \u2028", count=3)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.isascii()
+    assert json.loads(line) | {"timestamp": None} == {
+        "event": "odd_input",
+        "text": "café ☕ \u2028",
+        "count": 3,
+        "level": "warning",
+        "timestamp": None,
+    }
+
+
+def test_request_and_event_ids_differ_in_a_forked_child():
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids, then gone
+        os.write(write, " ".join(unique_id() for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = set(os.read(read, 4096).decode().split())
+    os.close(read)
+    mine = {unique_id() for _ in range(3)}
+    assert len(child) == 3 and len(mine) == 3 and not child & mine
 
 
 def test_state_survives_a_restart(tmp_path):

@@ -195,6 +195,22 @@ def test_without_a_model_only_agents_whose_offline_answers_read_it_keep_the_conv
     assert (kept.value is not None) is Agent.remembers_offline
 
 
+@pytest.mark.skipif(
+    not Agent.remembers_offline, reason="this agent keeps no conversation without a model"
+)
+def test_without_a_model_the_last_turn_is_kept_verbatim_and_older_questions_in_the_note(client):
+    queries = [SAMPLE_QUERY, f"{SAMPLE_QUERY} (again)", f"{SAMPLE_QUERY} (third time)"]
+    for query in queries:
+        assert ask(client, query=query, user_id="offline-three").status_code == 200
+    runtime = client.app.state.runtime
+    client.portal.call(runtime.agent.sessions.drain)
+    kept = client.portal.call(runtime.agent.deps.state.get, conversation_key("offline-three"))
+    # The offline answers read the last turn only; nothing is lost for a model added later:
+    # the earlier questions are in the note it would be given.
+    assert [turn["q"] for turn in kept.value["turns"]] == [queries[-1]]
+    assert len(kept.value["earlier"]) == 2
+
+
 def test_clearing_needs_a_valid_learner_id(llm_client):
     refused = llm_client.delete("/conversations/not%20valid")
     assert refused.status_code == 422 and "user_id" in refused.json()["detail"]

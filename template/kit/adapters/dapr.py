@@ -20,6 +20,7 @@ from dapr.clients.grpc._state import Concurrency, StateOptions
 from dapr.conf import settings as dapr_settings
 
 from kit.interfaces import ConcurrencyConflict, DependencyUnavailable, InvocationFailed, StateItem
+from kit.json_codec import from_text, to_text
 from kit.observability import log_published
 
 log = structlog.get_logger("dapr")
@@ -171,7 +172,7 @@ class DaprStateStore:
         # A missing key comes back as empty data and no etag; .json() on it would raise.
         if not response.data:
             return StateItem(value=None, etag=None)
-        return StateItem(value=json.loads(response.data), etag=response.etag or None)
+        return StateItem(value=from_text(response.data), etag=response.etag or None)
 
     async def save(
         self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
@@ -186,7 +187,7 @@ class DaprStateStore:
                 client.save_state(
                     self._store,
                     dapr_state_key(key),
-                    json.dumps(value),
+                    to_text(value),
                     etag=etag,
                     options=_FIRST_WRITE,
                     state_metadata=metadata,
@@ -232,7 +233,7 @@ class DaprEventBus:
         client = self._dapr.require()
         try:
             await asyncio.wait_for(
-                client.publish_event(self._pubsub, topic, json.dumps(data), data_content_type=JSON),
+                client.publish_event(self._pubsub, topic, to_text(data), data_content_type=JSON),
                 self._dapr.call_timeout_s,
             )
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:

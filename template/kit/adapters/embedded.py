@@ -7,10 +7,8 @@ subscribers), so code that works here works against the sidecar.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +16,9 @@ from typing import Any, TypeVar
 
 import structlog
 
+from kit.ids import unique_id
 from kit.interfaces import ConcurrencyConflict, EventHandler, StateItem
+from kit.json_codec import from_text, to_text
 from kit.observability import log_published
 
 log = structlog.get_logger("embedded")
@@ -134,16 +134,16 @@ class SqliteStateStore:
         ).fetchone()
         if row is None:
             return StateItem(value=None, etag=None)
-        return StateItem(value=json.loads(row[0]), etag=row[1])
+        return StateItem(value=from_text(row[0]), etag=row[1])
 
     async def save(
         self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
     ) -> None:
         expires_at = time.time() + ttl_s if ttl_s else None
-        await self._db.run(self._save, key, json.dumps(value), etag, expires_at)
+        await self._db.run(self._save, key, to_text(value), etag, expires_at)
 
     def _save(self, key: str, encoded: str, etag: str | None, expires_at: float | None) -> None:
-        new_etag = uuid.uuid4().hex
+        new_etag = unique_id()
         conn = self._db.conn
         if etag is None:
             # First write: only succeeds if nobody holds the key meanwhile. An expired item is
@@ -199,8 +199,8 @@ class InProcessEventBus:
         self._handler = handler
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
-        event_id = uuid.uuid4().hex
-        self._pending.append((event_id, topic, json.dumps(data), time.time()))
+        event_id = unique_id()
+        self._pending.append((event_id, topic, to_text(data), time.time()))
         if self._write_behind:
             if self._writer is None or self._writer.done():
                 self._writer = asyncio.create_task(self._write_pending(OUTBOX_BATCH_SECONDS))
@@ -249,8 +249,7 @@ class InProcessEventBus:
             ).fetchall()
         )
         return [
-            {"id": r[0], "topic": r[1], "data": json.loads(r[2]), "published_at": r[3]}
-            for r in rows
+            {"id": r[0], "topic": r[1], "data": from_text(r[2]), "published_at": r[3]} for r in rows
         ]
 
     async def drain(self) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Request, Response
 
-from kit.contracts import USER_ID_PATTERN
+from kit.contracts import COMMON_RESPONSES, USER_ID_PATTERN
 from kit.deps import current_agent
 from kit.observability import annotate
 
-router = APIRouter(tags=["agent"])
+router = APIRouter(tags=["agent"], responses=COMMON_RESPONSES)
 
 
 @router.delete(

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Request
 
-from kit.contracts import EventStatus
+from kit.contracts import COMMON_RESPONSES, EventStatus
 from kit.identity import INPUT_TOPICS
 
 
@@ -21,7 +21,7 @@ def dead_letter_topic(topic: str) -> str:
 
 
 def events_router(pubsub_name: str) -> APIRouter:
-    router = APIRouter(tags=["dapr"])
+    router = APIRouter(tags=["dapr"], responses=COMMON_RESPONSES)
 
     @router.get("/dapr/subscribe")
     async def subscriptions() -> list[dict[str, str]]:

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kit.contracts import HealthReply
+from kit.contracts import COMMON_RESPONSES, HealthReply
 from kit.deps import current_runtime, runtime_of
 from kit.identity import AGENT_NAME, AGENT_TYPE
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses=COMMON_RESPONSES)
 
 
 @router.get("/health", response_model=HealthReply)

@@ -5,18 +5,58 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 
-from kit.contracts import ProcessReply, ProcessRequest
+from kit.contracts import COMMON_RESPONSES, ProcessReply, ProcessRequest
 from kit.deps import current_agent
 from kit.observability import annotate
 
-router = APIRouter(tags=["agent"])
+router = APIRouter(tags=["agent"], responses=COMMON_RESPONSES)
 
 
-@router.post("/process", response_model=ProcessReply)
-async def process(body: ProcessRequest, request: Request) -> ProcessReply:
+# What /process documents as its body: the same as FastAPI writes for a ProcessRequest
+# parameter (the model is in the schema's components through /process/stream's parameter).
+PROCESS_BODY_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ProcessRequest"}}
+        },
+        "required": True,
+    }
+}
+
+
+async def learner_request(request: Request) -> ProcessRequest:
+    """The body as a ProcessRequest, decoded and validated by pydantic-core in one pass.
+    FastAPI's own path for a body parameter parses the content type, decodes the JSON with the
+    json module and then validates the objects: about a sixth of a bare app's CPU per request.
+    A bad body is FastAPI's RequestValidationError all the same: 422, naming the field."""
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # The client went, or BodyLimit answered 413 and ended the body: nobody reads this.
+        raise HTTPException(400, "the request body ended early") from None
+    try:
+        return ProcessRequest.model_validate_json(raw)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError(
+            [
+                {**p, "msg": f"not JSON ({p['msg']}); send a JSON object with user_id and query"}
+                if p["type"] == "json_invalid"
+                else {**p, "loc": ("body", *p["loc"])}
+                for p in problems
+            ]
+        ) from None
+
+
+@router.post("/process", response_model=ProcessReply, openapi_extra=PROCESS_BODY_DOC)
+async def process(request: Request) -> Response:
+    body = await learner_request(request)
     agent = await current_agent(request)
     # On every line logged for this request, including the access log's closing line.
     annotate(user_id=body.user_id, query_chars=len(body.query))
@@ -24,7 +64,9 @@ async def process(body: ProcessRequest, request: Request) -> ProcessReply:
     mode = reply.data.get("mode", "offline")
     request.app.state.metrics.answered(mode)
     annotate(mode=mode)
-    return reply
+    # The reply is a ProcessReply already: serialized once here, where FastAPI would check it
+    # against response_model again and then encode it (response_model still documents it).
+    return Response(reply.model_dump_json(), media_type="application/json")
 
 
 @router.post(
