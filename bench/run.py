@@ -253,33 +253,75 @@ def measured_load(server: Server, body: dict) -> dict:
     return result
 
 
+PROCESS_ROUNDS = 3
+
+
 def bench_process(work: Path, services: dict[str, Path], types: list[str]) -> dict:
-    results = {}
+    """Each type against the bare app in alternating rounds (bare, type, bare, type, ...), both
+    servers up, so the machine's drift (a noisy neighbour, a slow minute) hits both alike;
+    each figure is the median over the rounds, each ratio the median of the rounds' ratios."""
+    results: dict = {}
     any_service = next(iter(services.values()))
     env = service_env(work) | {"PYTHONPATH": str(any_service)}
     bare = Server(BENCH, "bare_app:app", env, health="/docs")
-    body = {"user_id": "bench", "query": "how do for loops work?", "context": {"level": "beginner"}}
-    load(bare.port, body, requests=300)  # warm-up
-    baseline = measured_load(bare, body)
-    bare.stop()
-    results["bare"] = baseline
-    for agent_type in types:
-        tmp = Path(tempfile.mkdtemp(dir=work))
-        server = Server(services[agent_type], "app:app", service_env(tmp))
-        query = sample_query(services[agent_type])
-        body = {"user_id": "bench", "query": query, "context": {"level": "beginner"}}
-        idle = rss_mib(server.process.pid)
-        load(server.port, body, requests=300)
-        measured = measured_load(server, body)
-        measured["cpu_ratio_vs_bare"] = round(
-            baseline["cpu_us_per_request"] / measured["cpu_us_per_request"], 2
-        )
-        measured["idle_rss_mib"] = idle
-        measured["peak_rss_mib"] = rss_mib(server.process.pid, "VmHWM")
-        measured["ratio_vs_bare"] = round(measured["rps"] / baseline["rps"], 2)
-        server.stop()
-        results[agent_type] = measured
+    bare_body = {
+        "user_id": "bench",
+        "query": "how do for loops work?",
+        "context": {"level": "beginner"},
+    }
+    load(bare.port, bare_body, requests=300)  # warm-up
+    bare_runs: list[dict] = []
+    try:
+        for agent_type in types:
+            tmp = Path(tempfile.mkdtemp(dir=work))
+            server = Server(services[agent_type], "app:app", service_env(tmp))
+            query = sample_query(services[agent_type])
+            body = {"user_id": "bench", "query": query, "context": {"level": "beginner"}}
+            idle = rss_mib(server.process.pid)
+            load(server.port, body, requests=300)
+            rounds = []
+            for _ in range(PROCESS_ROUNDS):
+                baseline = measured_load(bare, bare_body)
+                measured = measured_load(server, body)
+                bare_runs.append(baseline)
+                rounds.append((baseline, measured))
+            results[agent_type] = _median_rounds(rounds) | {
+                "idle_rss_mib": idle,
+                "peak_rss_mib": rss_mib(server.process.pid, "VmHWM"),
+            }
+            server.stop()
+    finally:
+        bare.stop()
+    results["bare"] = {
+        key: round(statistics.median(run[key] for run in bare_runs), 2)
+        for key in ("rps", "cpu_us_per_request", "p50_ms", "p99_ms")
+    }
     return results
+
+
+def _median_rounds(rounds: list[tuple[dict, dict]]) -> dict:
+    def median(values) -> float:
+        return round(statistics.median(list(values)), 2)
+
+    return {
+        "rps": median(m["rps"] for _, m in rounds),
+        "cpu_us_per_request": median(m["cpu_us_per_request"] for _, m in rounds),
+        "p50_ms": median(m["p50_ms"] for _, m in rounds),
+        "p99_ms": median(m["p99_ms"] for _, m in rounds),
+        "ratio_vs_bare": median(m["rps"] / b["rps"] for b, m in rounds),
+        "cpu_ratio_vs_bare": median(
+            b["cpu_us_per_request"] / m["cpu_us_per_request"] for b, m in rounds
+        ),
+        "rounds": [
+            {
+                "bare_rps": b["rps"],
+                "rps": m["rps"],
+                "bare_cpu_us": b["cpu_us_per_request"],
+                "cpu_us": m["cpu_us_per_request"],
+            }
+            for b, m in rounds
+        ],
+    }
 
 
 def bench_cold_start(work: Path, services: dict[str, Path]) -> dict:
@@ -544,7 +586,10 @@ def markdown(results: dict) -> str:
             "learner asking again once answered; 4000 requests or 10 s) on loopback for every "
             "row. Baseline: a bare FastAPI app that validates the same request model and "
             "echoes it. Server CPU per request is the server process's own CPU time (every "
-            "thread) over the requests it answered.",
+            "thread) over the requests it answered. Each type and the bare app run in "
+            f"alternating rounds ({PROCESS_ROUNDS} each, both servers up); a figure is the "
+            "median of its rounds, a ratio the median of the rounds' ratios (the bare row: "
+            "the median of all its rounds).",
             "",
             "| type | req/s | ratio to bare | server CPU µs/request | CPU ratio | p50 ms | "
             "p99 ms | idle RSS MiB | peak RSS MiB |",
