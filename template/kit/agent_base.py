@@ -246,6 +246,8 @@ class BaseAgent:
         """(answer, mode) from the first model that answers: the primary, then the cheaper
         fallback. (None, "offline") when there is no model or the learner's budget is spent,
         (None, "degraded") when every model failed; the caller then answers offline."""
+        if self.deps.llm is None:  # most answers: no model, nothing to look up
+            return None, "offline"
         scope = self.history(request)
         if not self.sessions.may_ask(scope):
             return None, "offline"

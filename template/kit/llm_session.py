@@ -163,7 +163,12 @@ class SessionKeeper:
             reads.append(self._read_conversation(request.user_id, scope))
         if wants_budget:
             reads.append(self._read_budget(request.user_id, scope))
-        if scope.topic is not None or not self.needs_lookup(request):
+        if not self.needs_lookup(request):
+            # The request says the level, or this agent does not adapt: nothing to look up.
+            self._choose_level_now(request, scope)
+            await together(reads)
+            return scope
+        if scope.topic is not None:
             # The level does not depend on the conversation: look it up meanwhile.
             reads.append(self._choose_level(request, scope))
             await together(reads)
@@ -260,11 +265,17 @@ class SessionKeeper:
         return self.agent.adapts_level and given not in LEVELS
 
     async def _choose_level(self, request: ProcessRequest, scope: RequestScope) -> None:
-        given = str(request.context.get("level", "")).strip().lower()
-        if given in LEVELS:
-            scope.level = LevelChoice(given, "the request asked for this level", "request")
-        elif self.agent.adapts_level:
+        if not self._choose_level_now(request, scope) and self.agent.adapts_level:
             scope.level = await self.looked_up_level(request.user_id, scope.topic)
+
+    @staticmethod
+    def _choose_level_now(request: ProcessRequest, scope: RequestScope) -> bool:
+        """The level the request asks for, if it names one (True then)."""
+        given = str(request.context.get("level", "")).strip().lower()
+        if given not in LEVELS:
+            return False
+        scope.level = LevelChoice(given, "the request asked for this level", "request")
+        return True
 
     async def looked_up_level(self, user_id: str, topic: str | None) -> LevelChoice:
         if topic is None:
