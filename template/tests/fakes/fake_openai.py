@@ -86,15 +86,17 @@ class FakeOpenAI:
 
     # -- server -----------------------------------------------------------------------
     def start(self) -> FakeOpenAI:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        # The bound socket itself goes to uvicorn: a port found free and released first can
+        # be taken (by any connection's ephemeral port) before uvicorn binds it.
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
         app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
-        )
+        config = uvicorn.Config(app, log_level="error", lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:

@@ -628,6 +628,7 @@ class FakeSidecar:
         self._xmin = 1000
         self._grpc: grpc.Server | None = None
         self._http: uvicorn.Server | None = None
+        self._grpc_started = False
 
     @classmethod
     def for_app(cls, app_id: str, components_file: Path, **kwargs: Any) -> FakeSidecar:
@@ -749,9 +750,18 @@ class FakeSidecar:
     def start_grpc(self) -> None:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
         dapr_pb2_grpc.add_DaprServicer_to_server(_Servicer(self), server)
-        server.add_insecure_port(f"127.0.0.1:{self.grpc_port}")
+        try:
+            bound = server.add_insecure_port(f"127.0.0.1:{self.grpc_port}")
+        except RuntimeError:  # grpcio raises where older releases returned 0
+            bound = 0
+        if not bound:
+            if self._grpc_started:  # a restart keeps its port, as daprd's does
+                raise RuntimeError(f"fake sidecar: gRPC port {self.grpc_port} is taken")
+            # The port chosen at construction was taken meanwhile: take any free one.
+            self.grpc_port = server.add_insecure_port("127.0.0.1:0")
         server.start()
         self._grpc = server
+        self._grpc_started = True
 
     def stop_grpc(self) -> None:
         """The sidecar dies: gRPC calls fail and the health check says so."""
@@ -777,11 +787,19 @@ class FakeSidecar:
                 ),
             ]
         )
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.http_port, log_level="error", lifespan="off"
-        )
+        # The bound socket itself goes to uvicorn (a port released first can be taken before
+        # uvicorn binds it); one taken since construction is replaced by any free one.
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", self.http_port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+            self.http_port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="error", lifespan="off")
         self._http = uvicorn.Server(config)
-        self._http_thread = threading.Thread(target=self._http.run, daemon=True)
+        self._http_thread = threading.Thread(
+            target=self._http.run, kwargs={"sockets": [sock]}, daemon=True
+        )
         self._http_thread.start()
         deadline = time.monotonic() + 10
         while not self._http.started:
