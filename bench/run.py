@@ -253,7 +253,7 @@ def measured_load(server: Server, body: dict) -> dict:
     return result
 
 
-PROCESS_ROUNDS = 3
+PROCESS_ROUNDS = 5
 
 
 def bench_process(work: Path, services: dict[str, Path], types: list[str]) -> dict:

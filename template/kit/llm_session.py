@@ -87,7 +87,9 @@ async def together(
 ) -> list[Any]:
     """asyncio.gather, except that a single call is simply awaited: gather would wrap it in a
     task, which costs more than most of these state reads and writes."""
-    if len(calls) != 1:
+    if not calls:
+        return []
+    if len(calls) > 1:
         return list(await asyncio.gather(*calls, return_exceptions=return_exceptions))
     try:
         return [await calls[0]]
