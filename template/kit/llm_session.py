@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -99,6 +98,40 @@ async def together(
         return [error]
 
 
+class Session:
+    """SessionKeeper.session's context manager. A class rather than @asynccontextmanager: an
+    async generator per request costs its creation and asyncio's finaliser bookkeeping, on
+    every request."""
+
+    __slots__ = ("keeper", "outermost", "request", "scope")
+
+    def __init__(self, keeper: SessionKeeper, request: ProcessRequest) -> None:
+        self.keeper, self.request = keeper, request
+        self.scope: RequestScope | None = None
+        self.outermost = False
+
+    async def __aenter__(self) -> RequestScope:
+        request = self.request
+        current = request._scope
+        if isinstance(current, RequestScope):
+            return current
+        scope = self.scope = await self.keeper.open(request)
+        self.outermost = True
+        request._scope = scope
+        request._chosen_level = scope.level.level if scope.level else None
+        return scope
+
+    async def __aexit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        if not self.outermost or self.scope is None:
+            return
+        try:
+            if error_type is None:  # a failed answer is not a turn
+                await self.keeper.close(self.request, self.scope)
+        finally:
+            self.request._scope = None
+            self.request._chosen_level = None
+
+
 class SessionKeeper:
     """One per agent: opens and closes the sessions of its requests."""
 
@@ -133,21 +166,10 @@ class SessionKeeper:
         scope = request._scope
         return scope if isinstance(scope, RequestScope) else RequestScope()
 
-    @asynccontextmanager
-    async def session(self, request: ProcessRequest) -> AsyncIterator[RequestScope]:
-        """The request's scope; the outermost session of a request opens and closes it."""
-        if isinstance(request._scope, RequestScope):
-            yield request._scope
-            return
-        scope = await self.open(request)
-        request._scope = scope
-        request._chosen_level = scope.level.level if scope.level else None
-        try:
-            yield scope
-            await self.close(request, scope)
-        finally:
-            request._scope = None
-            request._chosen_level = None
+    def session(self, request: ProcessRequest) -> Session:
+        """`async with` it for the request's scope; the outermost session of a request opens
+        and closes it."""
+        return Session(self, request)
 
     @property
     def keeps_conversation(self) -> bool:
@@ -158,14 +180,17 @@ class SessionKeeper:
         writing = self._writing.get(request.user_id)
         if writing is not None:
             await asyncio.wait([writing])
-        scope = RequestScope(topic=self.question_topic(request))
+        needs_lookup = self.needs_lookup(request)
+        # The topic serves the level lookup and the turn's record; without either, unused.
+        wants_topic = needs_lookup or self.keeps_conversation
+        scope = RequestScope(topic=self.question_topic(request) if wants_topic else None)
         wants_budget = bool(self.models()) and self.budget.enabled
         reads: list[Any] = []
         if self.keeps_conversation:
             reads.append(self._read_conversation(request.user_id, scope))
         if wants_budget:
             reads.append(self._read_budget(request.user_id, scope))
-        if not self.needs_lookup(request):
+        if not needs_lookup:
             # The request says the level, or this agent does not adapt: nothing to look up.
             self._choose_level_now(request, scope)
             await together(reads)
