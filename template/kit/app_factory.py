@@ -6,6 +6,7 @@ Decisions live in the agent (agent.py): this only wires it to HTTP and pub/sub.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +23,7 @@ from kit.delivery import EventDelivery
 from kit.identity import AGENT_NAME, APP_ID, DESCRIPTION, INPUT_TOPICS
 from kit.interfaces import DependencyUnavailable
 from kit.middleware import AccessLog, AppTokenAuth, BodyLimit
-from kit.observability import Metrics, configure_logging
+from kit.observability import Metrics, configure_logging, flush_logs_every
 from kit.routes import conversations, events, operations, process
 from kit.runtime import ServiceRuntime
 from kit.settings import KitSettings
@@ -45,9 +46,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        yield
-        await runtime.stop()
+        flusher = asyncio.create_task(flush_logs_every())
+        try:
+            await runtime.start()
+            yield
+            await runtime.stop()
+        finally:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
 
     app = FastAPI(
         title=APP_ID,

@@ -3,6 +3,7 @@ access-log middleware (kit/middleware.py); a handler puts fields on it with `ann
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -102,9 +103,49 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     structlog.configure(
         processors=[structlog.contextvars.merge_contextvars, render_line(list(secrets))],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=LineWriter,
         cache_logger_on_first_use=False,
     )
+
+
+# How long an info line may wait in stdout's buffer (flush_logs_every). A warning or an
+# error is written at once.
+LOG_FLUSH_SECONDS = 0.05
+
+
+class LineWriter:
+    """structlog's logger: each rendered line goes to sys.stdout (whichever it is when the
+    line is written, as print() does). Info and debug lines stay in stdout's buffer until it
+    fills or the app's flusher runs (every LOG_FLUSH_SECONDS; at once where stdout is a
+    terminal): a write system call for each request's line cost as much as rendering the
+    line. Warnings and worse are flushed at once, so what explains a failure is out first."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    @staticmethod
+    def write(message: str) -> None:
+        sys.stdout.write(message + "\n")
+
+    @staticmethod
+    def write_now(message: str) -> None:
+        stream = sys.stdout
+        stream.write(message + "\n")
+        stream.flush()
+
+    debug = info = msg = log = write
+    warning = warn = error = err = critical = fatal = exception = write_now
+
+
+async def flush_logs_every(seconds: float = LOG_FLUSH_SECONDS) -> None:
+    """Flush stdout every `seconds` (no system call when nothing was written) for the app's
+    lifetime, and once more at its end."""
+    try:
+        while True:
+            await asyncio.sleep(seconds)
+            sys.stdout.flush()
+    finally:
+        sys.stdout.flush()
 
 
 class Metrics:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -240,6 +243,21 @@ def test_a_log_line_with_non_ascii_text_is_escaped_ascii_json(capsys):
         "level": "warning",
         "timestamp": None,
     }
+
+
+def test_lines_reach_stdout_while_the_service_runs_and_warnings_at_once(monkeypatch):
+    # Info lines are buffered (no write call per request's line) and the running app flushes
+    # them every LOG_FLUSH_SECONDS; a stream that never flushes by itself shows who did.
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="utf-8"))
+    with make_client() as client:
+        process(client)
+        deadline = time.monotonic() + 5
+        while b'"event":"request"' not in raw.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert b'"event":"request"' in raw.getvalue()
+        structlog.get_logger("test").warning("something_failed")
+        assert b'"event":"something_failed"' in raw.getvalue()
 
 
 def test_request_and_event_ids_differ_in_a_forked_child():
