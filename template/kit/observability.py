@@ -4,9 +4,11 @@ access-log middleware (kit/middleware.py); a handler puts fields on it with `ann
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable, MutableMapping
 from contextvars import ContextVar
@@ -108,44 +110,66 @@ def configure_logging(level: str, secrets: list[str]) -> None:
     )
 
 
-# How long an info line may wait in stdout's buffer (flush_logs_every). A warning or an
-# error is written at once.
+# How long an info line may wait before it is written (flush_logs_every), and how many may
+# wait at most. A warning or an error is written at once, with those before it.
 LOG_FLUSH_SECONDS = 0.05
+LOG_BUFFER_LINES = 64
+_pending: list[str] = []
+_pending_lock = threading.Lock()
 
 
 class LineWriter:
-    """structlog's logger: each rendered line goes to sys.stdout (whichever it is when the
-    line is written, as print() does). Info and debug lines stay in stdout's buffer until it
-    fills or the app's flusher runs (every LOG_FLUSH_SECONDS; at once where stdout is a
-    terminal): a write system call for each request's line cost as much as rendering the
-    line. Warnings and worse are flushed at once, so what explains a failure is out first."""
+    """structlog's logger. Lines wait in a buffer of ours and are written to sys.stdout
+    (whichever it is then, as print() does) several at a time, one write call: with Python
+    unbuffered, as containers run it (PYTHONUNBUFFERED=1), each line was its own write system
+    call, as costly as rendering it. The running app writes what waits every
+    LOG_FLUSH_SECONDS; a warning or worse is written at once, with what waited before it, so
+    what explains a failure is out first; the rest is written at exit."""
 
     def __init__(self, *_args: Any) -> None:
         pass
 
     @staticmethod
     def write(message: str) -> None:
-        sys.stdout.write(message + "\n")
+        with _pending_lock:
+            _pending.append(message)
+            full = len(_pending) >= LOG_BUFFER_LINES
+        if full:
+            flush_logs()
 
     @staticmethod
     def write_now(message: str) -> None:
-        stream = sys.stdout
-        stream.write(message + "\n")
-        stream.flush()
+        with _pending_lock:
+            _pending.append(message)
+        flush_logs()
 
     debug = info = msg = log = write
     warning = warn = error = err = critical = fatal = exception = write_now
 
 
+def flush_logs() -> None:
+    """Write every line still waiting, in order, in one call."""
+    with _pending_lock:
+        if not _pending:
+            return
+        text = "\n".join(_pending) + "\n"
+        _pending.clear()
+        stream = sys.stdout
+        stream.write(text)
+        stream.flush()
+
+
+atexit.register(flush_logs)
+
+
 async def flush_logs_every(seconds: float = LOG_FLUSH_SECONDS) -> None:
-    """Flush stdout every `seconds` (no system call when nothing was written) for the app's
-    lifetime, and once more at its end."""
+    """flush_logs() every `seconds` for the app's lifetime, and once more at its end."""
     try:
         while True:
             await asyncio.sleep(seconds)
-            sys.stdout.flush()
+            flush_logs()
     finally:
-        sys.stdout.flush()
+        flush_logs()
 
 
 class Metrics:

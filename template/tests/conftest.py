@@ -52,6 +52,15 @@ def make_client(**settings_overrides) -> Iterator:
         yield client
 
 
+def logged(capsys) -> str:
+    """What was logged since the last call. Lines wait in the kit's buffer until the app
+    writes them (every LOG_FLUSH_SECONDS), so this writes them out before reading."""
+    from kit.observability import flush_logs
+
+    flush_logs()
+    return str(capsys.readouterr().out)
+
+
 LLM_KEY = "sk-test-llm-key"
 
 

@@ -12,7 +12,7 @@ from functools import partial
 
 import pytest
 import structlog
-from conftest import cloud_event, make_client
+from conftest import cloud_event, logged, make_client
 
 from agent import Agent
 from kit.identity import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
@@ -215,9 +215,7 @@ def test_stream_sends_deltas_then_the_full_reply(client):
 
 def test_logs_are_json_with_request_id_and_user(client, capsys):
     process(client)
-    lines = [
-        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
-    ]
+    lines = [json.loads(line) for line in logged(capsys).splitlines() if line.startswith("{")]
     # One line per request, carrying what the handler learned (who asked, how it answered).
     requests = [line for line in lines if line.get("event") == "request"]
     assert len(requests) == 1
@@ -234,7 +232,7 @@ def test_logs_are_json_with_request_id_and_user(client, capsys):
 def test_a_log_line_with_non_ascii_text_is_escaped_ascii_json(capsys):
     configure_logging("INFO", [])
     structlog.get_logger("test").warning("odd_input", text="café ☕ \u2028", count=3)
-    line = capsys.readouterr().out.strip().splitlines()[-1]
+    line = logged(capsys).strip().splitlines()[-1]
     assert line.isascii()
     assert json.loads(line) | {"timestamp": None} == {
         "event": "odd_input",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import make_client
+from conftest import logged, make_client
 from test_api import SAMPLE_QUERY
 
 from agent import Agent
@@ -62,7 +62,7 @@ def test_key_is_in_no_log_response_or_metric(client_with_key, capsys):
     # The key is configured but the API is unreachable: the learner still gets an answer.
     assert reply["data"]["mode"] == "degraded"
     assert reply["response"]
-    logs = capsys.readouterr().out
+    logs = logged(capsys)
     assert "llm_unavailable" in logs
     for secret in (CANARY_KEY, APP_TOKEN):
         assert secret not in logs
