@@ -247,13 +247,15 @@ def measured_load(server: Server, body: dict) -> dict:
     """The load run, with the server's own CPU per request: steadier than req/s on a shared
     machine, where the load generator competes for the same cores."""
     before = cpu_seconds(server.process.pid)
-    result = load(server.port, body)
+    result = load(server.port, body, requests=ROUND_REQUESTS)
     spent = cpu_seconds(server.process.pid) - before
     result["cpu_us_per_request"] = round(spent / max(result["requests"], 1) * 1e6)
     return result
 
 
-PROCESS_ROUNDS = 5
+# Many short rounds rather than a few long ones: the machine's speed drifts within minutes.
+PROCESS_ROUNDS = 9
+ROUND_REQUESTS = 2000
 
 
 def bench_process(work: Path, services: dict[str, Path], types: list[str]) -> dict:
@@ -583,7 +585,8 @@ def markdown(results: dict) -> str:
             "## /process, offline mode, one uvicorn worker",
             "",
             "Same bounded asyncio load generator (16 keep-alive connections, each one "
-            "learner asking again once answered; 4000 requests or 10 s) on loopback for every "
+            f"learner asking again once answered; {ROUND_REQUESTS} requests or 10 s a round) on "
+            "loopback for every "
             "row. Baseline: a bare FastAPI app that validates the same request model and "
             "echoes it. Server CPU per request is the server process's own CPU time (every "
             "thread) over the requests it answered. Each type and the bare app run in "
