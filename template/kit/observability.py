@@ -155,8 +155,11 @@ def flush_logs() -> None:
         text = "\n".join(_pending) + "\n"
         _pending.clear()
         stream = sys.stdout
-        stream.write(text)
-        stream.flush()
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # stdout closed (at exit, under a test runner): nowhere left to write
 
 
 atexit.register(flush_logs)
