@@ -64,12 +64,18 @@ class ProcessRequest(StrictModel):
     _scope: Any = PrivateAttr(default=None)
 
     @property
+    def requested_level(self) -> str | None:
+        """The level the context names, if it is one of LEVELS."""
+        level = str(self.context.get("level", "")).strip().lower()
+        return level if level in LEVELS else None
+
+    @property
     def level(self) -> str:
         """The level asked for in the context; else the one the kit chose from the learner's
         mastery (kit/level.py); else beginner."""
-        level = str(self.context.get("level", "")).strip().lower()
-        if level in LEVELS:
-            return level
+        requested = self.requested_level
+        if requested is not None:
+            return requested
         return self._chosen_level if self._chosen_level in LEVELS else "beginner"
 
 

@@ -24,7 +24,7 @@ import structlog
 
 from kit.budget import TokenBudget
 from kit.content import topic_ids, topic_of
-from kit.contracts import LEVELS, ProcessReply, ProcessRequest
+from kit.contracts import ProcessReply, ProcessRequest
 from kit.conversation import Conversation, ConversationStore, new_turn
 from kit.interfaces import (
     DependencyUnavailable,
@@ -288,8 +288,7 @@ class SessionKeeper:
         return topic_of(request.query)
 
     def needs_lookup(self, request: ProcessRequest) -> bool:
-        given = str(request.context.get("level", "")).strip().lower()
-        return self.agent.adapts_level and given not in LEVELS
+        return self.agent.adapts_level and request.requested_level is None
 
     async def _choose_level(self, request: ProcessRequest, scope: RequestScope) -> None:
         if not self._choose_level_now(request, scope) and self.agent.adapts_level:
@@ -298,8 +297,8 @@ class SessionKeeper:
     @staticmethod
     def _choose_level_now(request: ProcessRequest, scope: RequestScope) -> bool:
         """The level the request asks for, if it names one (True then)."""
-        given = str(request.context.get("level", "")).strip().lower()
-        if given not in LEVELS:
+        given = request.requested_level
+        if given is None:
             return False
         scope.level = LevelChoice(given, "the request asked for this level", "request")
         return True
