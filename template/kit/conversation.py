@@ -171,8 +171,10 @@ class ConversationStore:
         then neither reads nor parses the record again."""
 
         def add(value: Any) -> dict[str, Any]:
-            known = conversation if read is not None and value is read.value else None
-            base = known or Conversation.from_value(value)
+            if conversation is not None and read is not None and value is read.value:
+                base = conversation
+            else:
+                base = Conversation.from_value(value)
             return base.with_turn(turn, self.keep_turns).to_value()
 
         await update_with_retry(
