@@ -32,6 +32,11 @@ class StateItem:
 
 
 class StateStore(Protocol):
+    #: Whether its calls leave the process (a sidecar, a database server). A write to a
+    #: remote store is worth doing after the answer has gone; a local one costs less inline
+    #: than the task that would defer it.
+    remote: bool
+
     async def get(self, key: str) -> StateItem: ...
 
     async def save(

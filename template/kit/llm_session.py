@@ -208,9 +208,11 @@ class SessionKeeper:
         return scope
 
     async def close(self, request: ProcessRequest, scope: RequestScope) -> None:
-        """Report the turn on the request's log line, and write it and what it cost after the
-        answer has gone: the learner does not wait for the state store. This process's next
-        request from the same learner waits for the write (read-your-writes)."""
+        """Report the turn on the request's log line, and write it and what it cost. To a
+        remote store (the sidecar) that happens after the answer has gone: the learner does
+        not wait for it, and this process's next request from the same learner waits for the
+        write (read-your-writes). A local store is written at once: its write costs less than
+        the task (about an eighth of the explainer's CPU per request, measured)."""
         annotate(
             level=scope.level.level if scope.level else None,
             level_source=scope.level.source if scope.level else None,
@@ -232,6 +234,9 @@ class SessionKeeper:
         if not writes:
             return
         user_id = request.user_id
+        if not self.deps.state.remote:
+            await self._write(writes, None)
+            return
         task = asyncio.ensure_future(self._write(writes, self._writing.get(user_id)))
         self._writing[user_id] = task
 

@@ -157,6 +157,8 @@ class DaprConnection:
 
 
 class DaprStateStore:
+    remote = True
+
     def __init__(self, connection: DaprConnection, store_name: str) -> None:
         self._dapr = connection
         self._store = store_name
