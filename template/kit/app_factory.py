@@ -7,6 +7,7 @@ Decisions live in the agent (agent.py): this only wires it to HTTP and pub/sub.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,9 +50,11 @@ def create_app(
         flusher = asyncio.create_task(flush_logs_every())
         try:
             await runtime.start()
+            keep_out_of_the_collectors_way()
             yield
             await runtime.stop()
         finally:
+            gc.unfreeze()
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
 
@@ -78,6 +81,16 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def keep_out_of_the_collectors_way() -> None:
+    """What startup built (modules, content, the agent: about 100,000 objects) lives as long
+    as the service. Frozen, the garbage collector's full passes, which the objects of requests
+    under way trigger now and then, no longer walk all of it: the explainer measured 0.52x ->
+    0.59x bare with it. Shutdown unfreezes, so a process that builds many apps (the tests)
+    still collects the old ones."""
+    gc.collect()  # the garbage of startup itself is not kept for good
+    gc.freeze()
 
 
 def _add_kit_routes(app: FastAPI, router: APIRouter) -> None:

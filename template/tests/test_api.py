@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -270,6 +271,13 @@ def test_request_and_event_ids_differ_in_a_forked_child():
     os.close(read)
     mine = {unique_id() for _ in range(3)}
     assert len(child) == 3 and len(mine) == 3 and not child & mine
+
+
+def test_what_startup_built_is_left_out_of_garbage_collection_until_shutdown():
+    with make_client():
+        frozen = gc.get_freeze_count()
+    assert frozen > 10_000  # modules, content, the agent
+    assert gc.get_freeze_count() == 0  # a process that builds many apps still collects them
 
 
 def test_state_survives_a_restart(tmp_path):
