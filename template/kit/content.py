@@ -131,24 +131,60 @@ def check_topics(items: Iterable[Any], what: str) -> None:
             )
 
 
+_WORD = re.compile(r"\w+")
+
+
 @lru_cache(maxsize=1)
-def _alias_patterns() -> tuple[tuple[int, str, re.Pattern[str]], ...]:
-    """(alias length, topic id, pattern) for every alias, longest first, so the most specific
-    name wins ("list comprehension" is comprehensions, not lists)."""
+def _alias_patterns() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    """(alias, topic id, pattern) for every alias, longest first, so the most specific name
+    wins ("list comprehension" is comprehensions, not lists)."""
     found = [
-        (len(alias), topic.id, re.compile(rf"(?<![\w]){re.escape(alias)}(?![\w])"))
+        (alias, topic.id, _whole_alias(alias))
         for topic in topics()
         for alias in (topic.id, *topic.aliases)
     ]
-    return tuple(sorted(found, key=lambda item: -item[0]))
+    return tuple(sorted(found, key=lambda item: -len(item[0])))
 
 
-@lru_cache(maxsize=4096)
+def _whole_alias(alias: str) -> re.Pattern[str]:
+    """The alias with no word character either side. The "none before" is checked after its
+    first character, not before it: a pattern that starts with a literal lets the regex engine
+    jump between that character's places in the text, where a leading lookbehind is tried at
+    every position (a pasted program is thousands)."""
+    first, rest = re.escape(alias[:1]), re.escape(alias[1:])
+    return re.compile(rf"{first}(?<!\w{first}){rest}(?!\w)")
+
+
+@lru_cache(maxsize=1)
+def _aliases_by_word() -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """The aliases (by their place in _alias_patterns) that each word can start to match, and
+    those with no word in them. An alias matched between non-word characters holds each of
+    its words as a whole word of the text, so an alias whose first word the text lacks
+    cannot match: a question is tried against the few aliases its words name, not all 230
+    (which cost 50-290 µs a question)."""
+    by_word: dict[str, list[int]] = {}
+    wordless: list[int] = []
+    for rank, (alias, _, _) in enumerate(_alias_patterns()):
+        words = _WORD.findall(alias)
+        if words:
+            by_word.setdefault(words[0], []).append(rank)
+        else:
+            wordless.append(rank)
+    return {word: tuple(ranks) for word, ranks in by_word.items()}, tuple(wordless)
+
+
 def topic_of(text: str) -> str | None:
     """The taxonomy topic a learner's text is about, by the longest alias it contains, or
     None when it names none."""
     lowered = " ".join(text.lower().split())
-    for _, topic_id, pattern in _alias_patterns():
-        if pattern.search(lowered):
+    by_word, wordless = _aliases_by_word()
+    ranks = set(wordless)
+    for word in set(_WORD.findall(lowered)):
+        ranks.update(by_word.get(word, ()))
+    patterns = _alias_patterns()
+    for rank in sorted(ranks):  # the order of _alias_patterns: the longest alias first
+        alias, topic_id, pattern = patterns[rank]
+        # `in` first: a plain substring search rules most candidates out at C speed.
+        if alias in lowered and pattern.search(lowered):
             return topic_id
     return None

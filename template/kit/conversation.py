@@ -75,7 +75,7 @@ class Conversation:
         turns = [Turn.from_dict(t) for t in value.get("turns") or []]
         earlier = value.get("earlier")
         return cls(
-            earlier=tuple(str(q) for q in earlier) if isinstance(earlier, list) else (),
+            earlier=tuple(map(str, earlier)) if isinstance(earlier, list) else (),
             turns=tuple(t for t in turns if t is not None),
         )
 
@@ -123,19 +123,30 @@ class Conversation:
 def summary_entry(question: str) -> str:
     """A question, cut short for the note. A question of several lines (a traceback, code) is
     its first and last lines: the last is where a traceback says what went wrong."""
-    lines = [" ".join(line.split()) for line in question.splitlines() if line.strip()]
-    if len(lines) > 1:
-        first = _cut(lines[0], SUMMARY_QUESTION_CHARS // 3)
-        return _cut(f"{first} … {lines[-1]}", SUMMARY_QUESTION_CHARS)
-    return _cut(lines[0] if lines else "", SUMMARY_QUESTION_CHARS)
+    lines = question.splitlines()
+    # Only the first and last lines that are not blank are used: found without tidying the
+    # lines between (a pasted program can be hundreds).
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return ""
+    last = next(i for i in range(len(lines) - 1, first - 1, -1) if lines[i].strip())
+    opening = " ".join(lines[first].split())
+    if last > first:
+        opening = _cut(opening, SUMMARY_QUESTION_CHARS // 3)
+        closing = " ".join(lines[last].split())
+        return _cut(f"{opening} … {closing}", SUMMARY_QUESTION_CHARS)
+    return _cut(opening, SUMMARY_QUESTION_CHARS)
 
 
 def fold_into_summary(earlier: tuple[str, ...], question: str) -> tuple[str, ...]:
     """The note with one more question in it; the oldest questions give way when it is full."""
-    entries = [*earlier, summary_entry(question)]
-    while sum(len(e) + 4 for e in entries) > SUMMARY_CHARS and len(entries) > 1:
-        entries.pop(0)
-    return tuple(entries)
+    entries = (*earlier, summary_entry(question))
+    size = sum(len(e) + 4 for e in entries)
+    dropped = 0
+    while size > SUMMARY_CHARS and len(entries) - dropped > 1:
+        size -= len(entries[dropped]) + 4
+        dropped += 1
+    return entries[dropped:]
 
 
 def new_turn(question: str, answer: str, meta: dict[str, Any]) -> Turn:
