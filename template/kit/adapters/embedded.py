@@ -210,7 +210,7 @@ class SqliteStateStore:
         self._unwritten: dict[str, _Row] = {}
         self._writer: asyncio.Task[None] | None = None
         if db.owned:
-            db.before_close(self.flush)
+            db.before_close(self._last_flush)
 
     # -- reads ----------------------------------------------------------------------------
     async def get(self, key: str) -> StateItem:
@@ -331,6 +331,12 @@ class SqliteStateStore:
             except sqlite3.Error:
                 log.exception("state_write_failed", keys=len(rows))
                 self._unwritten = {**rows, **self._unwritten}  # what came since is newer
+
+    async def _last_flush(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()  # its batch is written here, before the database closes
+            await asyncio.gather(self._writer, return_exceptions=True)
+        await self.flush()
 
     def _write_rows(self, rows: dict[str, _Row]) -> None:
         kept = [(k, r.value, r.etag, r.expires_at) for k, r in rows.items() if r.value is not None]
