@@ -132,3 +132,18 @@ def test_the_running_service_says_what_to_change_when_its_state_file_is_taken():
         with pytest.raises(StateFileInUse, match="give this one its own EMBEDDED_STATE_PATH"):
             with make_client(embedded_state_path=path):
                 pass
+
+
+def test_a_state_file_that_is_not_a_database_is_refused_without_keeping_it_locked():
+    async def scenario():
+        path = scratch_dir() / "s.db"
+        path.write_bytes(b"this is not an SQLite database" * 100)
+        with pytest.raises(sqlite3.DatabaseError):
+            await opened(path, owned=True)
+        path.unlink()  # the owner puts it right, and the same process tries again
+        db, store = await opened(path, owned=True)
+        await store.save("k", {"n": 1}, etag=None)
+        await db.close()
+        return rows_in_file(path)
+
+    assert run(scenario()) == {"k": '{"n":1}'}

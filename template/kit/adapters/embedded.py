@@ -105,19 +105,35 @@ class SqliteDatabase:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if background:
                 self._take_the_file()
-        self.owned = background
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(state)")}
-        if "expires_at" not in columns:  # a state file written before items could expire
-            conn.execute("ALTER TABLE state ADD COLUMN expires_at REAL")
-        self._conn = conn
+        try:
+            conn = self._connect()
+        except BaseException:
+            self._let_go_of_the_file()  # a file that is not a database: the next try may open
+            raise
+        self._conn, self.owned = conn, background
         if background and not self.in_memory:
             conn.execute("PRAGMA wal_autocheckpoint=0")
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
             self._checkpointer = asyncio.create_task(self._checkpoint_every(CHECKPOINT_SECONDS))
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(state)")}
+            if "expires_at" not in columns:  # a state file written before items could expire
+                conn.execute("ALTER TABLE state ADD COLUMN expires_at REAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _let_go_of_the_file(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # and with it the lock
+            self._lock_fd = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         self._used = True  # reads too: at worst a checkpoint finds nothing to copy
@@ -167,9 +183,7 @@ class SqliteDatabase:
         if self._conn is not None:
             self._conn.close()  # the last connection to close checkpoints the rest
             self._conn = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # and with it the lock
-            self._lock_fd = None
+        self._let_go_of_the_file()
         self.owned = False
 
 
