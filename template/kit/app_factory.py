@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 
 from kit.agent_base import BaseAgent
 from kit.contracts import COMMON_RESPONSES
@@ -64,6 +65,7 @@ def create_app(
         version="1.0.0",
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
+        telemetry=_fastapi_telemetry(settings),
     )
     app.state.runtime = runtime
     app.state.metrics = metrics
@@ -81,6 +83,14 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _fastapi_telemetry(settings: KitSettings) -> TelemetryConfig | None:
+    """FastAPI's defaults (on, using whatever providers are configured) with
+    FASTAPI_TELEMETRY=true, else all three signals off."""
+    if settings.fastapi_telemetry:
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 def keep_out_of_the_collectors_way() -> None:

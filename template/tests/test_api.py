@@ -280,6 +280,32 @@ def test_what_startup_built_is_left_out_of_garbage_collection_until_shutdown():
     assert gc.get_freeze_count() == 0  # a process that builds many apps still collects them
 
 
+@pytest.fixture(scope="module")
+def recorded_spans():
+    """Spans recorded in memory by an OpenTelemetry SDK tracer provider, as an owner would set
+    one up. The API takes one global provider per process, so it is set once and left."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+def test_fastapi_telemetry_traces_requests_only_when_turned_on(recorded_spans):
+    with make_client() as client:
+        assert process(client).status_code == 200
+    assert recorded_spans.get_finished_spans() == ()
+    with make_client(fastapi_telemetry=True) as client:
+        assert process(client).status_code == 200
+    names = [span.name for span in recorded_spans.get_finished_spans()]
+    assert "POST /process" in names, names
+
+
 def test_state_survives_a_restart(tmp_path):
     path = tmp_path / "state.db"
     with make_client(embedded_state_path=path) as client:
