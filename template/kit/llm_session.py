@@ -25,7 +25,7 @@ import structlog
 from kit.budget import TokenBudget
 from kit.content import topic_ids, topic_of
 from kit.contracts import ProcessReply, ProcessRequest
-from kit.conversation import Conversation, ConversationStore, new_turn
+from kit.conversation import Conversation, ConversationStore, Turn, new_turn
 from kit.interfaces import (
     DependencyUnavailable,
     InvocationFailed,
@@ -56,7 +56,8 @@ class RequestScope:
     conversation_read: StateItem | None = None
     budget_read: StateItem | None = None
     budget_exhausted: bool = False
-    #: The taxonomy topic of the question (or of the previous turn, for "that" and "it").
+    #: The taxonomy topic of the question (or of the previous turn, for "that" and "it"),
+    #: found when the level is looked up.
     topic: str | None = None
     level: LevelChoice | None = None
     #: Set while the agent answers without the model (the stream's offline half).
@@ -181,9 +182,9 @@ class SessionKeeper:
         if writing is not None:
             await asyncio.wait([writing])
         needs_lookup = self.needs_lookup(request)
-        # The topic serves the level lookup and the turn's record; without either, unused.
-        wants_topic = needs_lookup or self.keeps_conversation
-        scope = RequestScope(topic=self.question_topic(request) if wants_topic else None)
+        # The topic serves the level lookup alone: a request that says its level needs none
+        # (topic_of was a twentieth of the debugger's work per request).
+        scope = RequestScope(topic=self.question_topic(request) if needs_lookup else None)
         wants_budget = bool(self.models()) and self.budget.enabled
         reads: list[Any] = []
         if self.keeps_conversation:
@@ -202,8 +203,7 @@ class SessionKeeper:
             return scope
         await together(reads)
         if scope.conversation.last is not None:
-            topic = scope.conversation.last.meta.get("topic")
-            scope.topic = topic if isinstance(topic, str) else None
+            scope.topic = self.previous_topic(scope.conversation.last)
         await self._choose_level(request, scope)
         return scope
 
@@ -291,6 +291,16 @@ class SessionKeeper:
         if isinstance(given, str) and given in topic_ids():
             return given
         return topic_of(request.query)
+
+    @staticmethod
+    def previous_topic(turn: Turn) -> str | None:
+        """The topic a question naming none ("and that?") is looked up under: the previous
+        question's, as looked up for it, or found in its text when its request said its level
+        (nothing was looked up then)."""
+        topic = turn.meta.get("topic")
+        if isinstance(topic, str):
+            return topic
+        return topic_of(turn.question)
 
     def needs_lookup(self, request: ProcessRequest) -> bool:
         return self.agent.adapts_level and request.requested_level is None

@@ -280,6 +280,24 @@ def test_without_a_level_the_trackers_mastery_decides_it(fake_openai, llm_backen
 
 
 @pytest.mark.skipif(not ASKS_THE_TRACKER, reason="this agent does not ask the tracker")
+@pytest.mark.parametrize("first_level", [None, "beginner"])
+def test_a_follow_up_naming_no_topic_gets_the_level_of_the_previous_questions_topic(
+    fake_openai, llm_backend, first_level
+):
+    # Also when the previous request said its own level, so that nothing was looked up then.
+    record = {"mastery": 97.5, "attempts": 4}
+    with llm_service(llm_backend, fake_openai, dapr=True) as client:
+        client.sidecar.on_invoke(
+            TRACKER_APP_ID, "progress/ada", lambda _: {"topics": {"recursion": record}}
+        )
+        said = {"level": first_level} if first_level else {}
+        ask(client, "how does recursion work?", user_id="ada", **said)
+        follow_up = ask(client, "can you say that again more simply", user_id="ada").json()
+    assert follow_up["data"]["level"] == "advanced"
+    assert "recursion" in follow_up["data"]["level_reason"]
+
+
+@pytest.mark.skipif(not ASKS_THE_TRACKER, reason="this agent does not ask the tracker")
 def test_a_level_in_the_request_is_not_looked_up(fake_openai, llm_backend):
     with llm_service(llm_backend, fake_openai, dapr=True) as client:
         reply = ask(client, user_id="ada", level="advanced", **topic_context()).json()
