@@ -9,6 +9,7 @@ was not sent before. The record expires CONVERSATION_TTL_S after the last turn, 
 `DELETE /conversations/{user_id}` removes it at once.
 
 What the model is sent from it is exactly that: the note and the turns' questions and answers.
+Without a model nothing reads the note, so none is kept then (kit/llm_session.py).
 Each turn also keeps a few facts the agent's offline logic reads (`meta`: the concept it
 explained, the hint level it gave); they never reach the model.
 """
@@ -94,13 +95,15 @@ class Conversation:
     def last(self) -> Turn | None:
         return self.turns[-1] if self.turns else None
 
-    def with_turn(self, turn: Turn, keep: int) -> Conversation:
-        """This conversation plus `turn`, the oldest turns beyond `keep` folded into the note."""
+    def with_turn(self, turn: Turn, keep: int, *, note: bool = True) -> Conversation:
+        """This conversation plus `turn`, the oldest turns beyond `keep` folded into the note
+        (or dropped, with `note` false)."""
         turns = [*self.turns, turn]
         older, recent = turns[:-keep] if keep else turns, turns[-keep:] if keep else []
         earlier = self.earlier
-        for old in older:
-            earlier = fold_into_summary(earlier, old.question)
+        if note:
+            for old in older:
+                earlier = fold_into_summary(earlier, old.question)
         return Conversation(earlier=earlier, turns=tuple(recent))
 
     def messages(self) -> list[dict[str, Any]]:
@@ -161,10 +164,14 @@ def new_turn(question: str, answer: str, meta: dict[str, Any]) -> Turn:
 class ConversationStore:
     """Reads and writes learners' conversations in the agent's state store."""
 
-    def __init__(self, state: StateStore, *, keep_turns: int, ttl_s: int) -> None:
+    def __init__(
+        self, state: StateStore, *, keep_turns: int, ttl_s: int, keep_note: bool = True
+    ) -> None:
         self._state = state
         self.keep_turns = keep_turns
         self.ttl_s = ttl_s
+        #: Whether older questions are folded into the note (only a model reads it).
+        self.keep_note = keep_note
 
     async def load(self, user_id: str) -> tuple[Conversation, StateItem]:
         item = await self._state.get(conversation_key(user_id))
@@ -186,7 +193,7 @@ class ConversationStore:
                 base = conversation
             else:
                 base = Conversation.from_value(value)
-            return base.with_turn(turn, self.keep_turns).to_value()
+            return base.with_turn(turn, self.keep_turns, note=self.keep_note).to_value()
 
         await update_with_retry(
             self._state, conversation_key(user_id), add, ttl_s=self.ttl_s, current=read

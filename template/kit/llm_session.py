@@ -148,13 +148,19 @@ class SessionKeeper:
     def conversations(self) -> ConversationStore:
         settings = self.deps.settings
         keep = settings.conversation_turns
-        if not self.models():
+        with_model = bool(self.models())
+        if not with_model:
             # Only the offline answers read it then, and they read the last turn alone: the
-            # other verbatim turns would be encoded, written, read and decoded on every
-            # request for nothing (the older questions still go into the note).
+            # other verbatim turns, and the note of older questions that only a model is
+            # given, would be made, encoded, written, read and decoded on every request for
+            # nothing (the note was 7% of the debugger's work per request). A model added
+            # later starts from the last turn.
             keep = min(keep, OFFLINE_TURNS)
         return ConversationStore(
-            self.deps.state, keep_turns=keep, ttl_s=settings.conversation_ttl_s
+            self.deps.state,
+            keep_turns=keep,
+            ttl_s=settings.conversation_ttl_s,
+            keep_note=with_model,
         )
 
     @cached_property

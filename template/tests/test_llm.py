@@ -198,17 +198,17 @@ def test_without_a_model_only_agents_whose_offline_answers_read_it_keep_the_conv
 @pytest.mark.skipif(
     not Agent.remembers_offline, reason="this agent keeps no conversation without a model"
 )
-def test_without_a_model_the_last_turn_is_kept_verbatim_and_older_questions_in_the_note(client):
+def test_without_a_model_the_last_turn_alone_is_kept(client):
     queries = [SAMPLE_QUERY, f"{SAMPLE_QUERY} (again)", f"{SAMPLE_QUERY} (third time)"]
     for query in queries:
         assert ask(client, query=query, user_id="offline-three").status_code == 200
     runtime = client.app.state.runtime
     client.portal.call(runtime.agent.sessions.drain)
     kept = client.portal.call(runtime.agent.deps.state.get, conversation_key("offline-three"))
-    # The offline answers read the last turn only; nothing is lost for a model added later:
-    # the earlier questions are in the note it would be given.
+    # The offline answers read the last turn only, and only a model reads the note of older
+    # questions: neither is made without one.
     assert [turn["q"] for turn in kept.value["turns"]] == [queries[-1]]
-    assert len(kept.value["earlier"]) == 2
+    assert kept.value["earlier"] == []
 
 
 def test_clearing_needs_a_valid_learner_id(llm_client):
