@@ -59,9 +59,8 @@ class ProcessRequest(StrictModel):
         return value
 
     # Set by the kit while the request is answered (kit/llm_session.py): the level it chose
-    # for a request that gave none, and the request's scope (conversation, budget, usage).
+    # for a request that gave none.
     _chosen_level: str | None = PrivateAttr(default=None)
-    _scope: Any = PrivateAttr(default=None)
 
     @property
     def requested_level(self) -> str | None:

@@ -17,9 +17,9 @@ explained, the hint level it gave); they never reach the model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from kit.clock import utc_now_iso
 from kit.interfaces import StateItem, StateStore, update_with_retry
 
 QUESTION_CHARS = 600
@@ -88,7 +88,7 @@ class Conversation:
         return {
             "earlier": list(self.earlier),
             "turns": [t.to_dict() for t in self.turns],
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "updated_at": utc_now_iso(),
         }
 
     @property

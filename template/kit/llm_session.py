@@ -49,9 +49,13 @@ MASTERY_CACHE_SIZE = 4096
 OFFLINE_TURNS = 1
 
 
+# What a learner who has said nothing yet has: shared, as a Conversation is never changed.
+NO_CONVERSATION = Conversation()
+
+
 @dataclass
 class RequestScope:
-    conversation: Conversation = field(default_factory=Conversation)
+    conversation: Conversation = NO_CONVERSATION
     #: The conversation and budget items as read (their etags save the first re-read).
     conversation_read: StateItem | None = None
     budget_read: StateItem | None = None
@@ -104,22 +108,25 @@ class Session:
     async generator per request costs its creation and asyncio's finaliser bookkeeping, on
     every request."""
 
-    __slots__ = ("keeper", "outermost", "request", "scope")
+    __slots__ = ("chose_level", "keeper", "outermost", "request", "scope")
 
     def __init__(self, keeper: SessionKeeper, request: ProcessRequest) -> None:
         self.keeper, self.request = keeper, request
         self.scope: RequestScope | None = None
-        self.outermost = False
+        self.outermost = self.chose_level = False
 
     async def __aenter__(self) -> RequestScope:
         request = self.request
-        current = request._scope
-        if isinstance(current, RequestScope):
+        keeper = self.keeper
+        current = keeper.scopes.get(id(request))
+        if current is not None:
             return current
-        scope = self.scope = await self.keeper.open(request)
+        scope = self.scope = await keeper.open(request)
         self.outermost = True
-        request._scope = scope
-        request._chosen_level = scope.level.level if scope.level else None
+        keeper.scopes[id(request)] = scope
+        if scope.level is not None and request.requested_level is None:
+            request._chosen_level = scope.level.level  # what request.level answers
+            self.chose_level = True
         return scope
 
     async def __aexit__(self, error_type: type[BaseException] | None, *_: object) -> None:
@@ -129,8 +136,9 @@ class Session:
             if error_type is None:  # a failed answer is not a turn
                 await self.keeper.close(self.request, self.scope)
         finally:
-            self.request._scope = None
-            self.request._chosen_level = None
+            del self.keeper.scopes[id(self.request)]
+            if self.chose_level:
+                self.request._chosen_level = None
 
 
 class SessionKeeper:
@@ -139,6 +147,13 @@ class SessionKeeper:
     def __init__(self, agent: BaseAgent, deps: AgentDeps) -> None:
         self.agent = agent
         self.deps = deps
+        self._models = tuple(m for m in (deps.llm, deps.fallback_llm) if m is not None)
+        #: Whether anything reads the conversation: the model, or the agent's offline answers.
+        self.keeps_conversation = bool(self._models) or agent.remembers_offline
+        #: The scope of each request being answered, by the request's id: held here rather
+        #: than on the request (a pydantic private attribute costs a lookup through
+        #: __getattr__ on every access).
+        self.scopes: dict[int, RequestScope] = {}
         self._mastery: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
         # Each learner's turn still being written, by user id.
         self._writing: dict[str, asyncio.Future[None]] = {}
@@ -148,7 +163,7 @@ class SessionKeeper:
     def conversations(self) -> ConversationStore:
         settings = self.deps.settings
         keep = settings.conversation_turns
-        with_model = bool(self.models())
+        with_model = bool(self._models)
         if not with_model:
             # Only the offline answers read it then, and they read the last turn alone: the
             # other verbatim turns, and the note of older questions that only a model is
@@ -168,20 +183,14 @@ class SessionKeeper:
         return TokenBudget(self.deps.state, daily_tokens=self.deps.settings.llm_daily_token_budget)
 
     # -- the scope of a request -----------------------------------------------------------
-    @staticmethod
-    def scope_of(request: ProcessRequest) -> RequestScope:
-        scope = request._scope
-        return scope if isinstance(scope, RequestScope) else RequestScope()
+    def scope_of(self, request: ProcessRequest) -> RequestScope:
+        scope = self.scopes.get(id(request))
+        return scope if scope is not None else RequestScope()
 
     def session(self, request: ProcessRequest) -> Session:
         """`async with` it for the request's scope; the outermost session of a request opens
         and closes it."""
         return Session(self, request)
-
-    @property
-    def keeps_conversation(self) -> bool:
-        """Whether anything reads the conversation: the model, or the agent's offline answers."""
-        return bool(self.models()) or self.agent.remembers_offline
 
     async def open(self, request: ProcessRequest) -> RequestScope:
         writing = self._writing.get(request.user_id)
@@ -191,7 +200,7 @@ class SessionKeeper:
         # The topic serves the level lookup alone: a request that says its level needs none
         # (topic_of was a twentieth of the debugger's work per request).
         scope = RequestScope(topic=self.question_topic(request) if needs_lookup else None)
-        wants_budget = bool(self.models()) and self.budget.enabled
+        wants_budget = bool(self._models) and self.budget.enabled
         reads: list[Any] = []
         if self.keeps_conversation:
             reads.append(self._read_conversation(request.user_id, scope))
@@ -364,8 +373,9 @@ class SessionKeeper:
         return record if isinstance(record, dict) else None
 
     # -- the models ---------------------------------------------------------------------
-    def models(self) -> list[LanguageModel]:
-        return [m for m in (self.deps.llm, self.deps.fallback_llm) if m is not None]
+    def models(self) -> tuple[LanguageModel, ...]:
+        """The primary model, then the fallback, those configured."""
+        return self._models
 
     def may_ask(self, scope: RequestScope) -> bool:
         """Whether this request may call a model; says why not when it is the budget."""

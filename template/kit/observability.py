@@ -18,6 +18,8 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic_core import to_json
 
+from kit.clock import SecondsText
+
 REDACTED = "[redacted]"
 
 # Fields of the request being served, on every line logged while it is served. One dict per
@@ -74,18 +76,15 @@ def render_line(secrets: list[str]) -> Callable[[Any, str, MutableMapping[str, A
     return render
 
 
-_second_formatted: tuple[int, str] = (0, "")
+_LOG_SECOND = SecondsText("%Y-%m-%dT%H:%M:%S")
 
 
 def utc_timestamp() -> str:
     """Now as ISO 8601 in UTC with microseconds ("2026-11-29T21:10:00.123456Z", as structlog's
     TimeStamper writes it), formatting the date and time once a second."""
-    global _second_formatted
     now = time.time()
     second = int(now)
-    if second != _second_formatted[0]:
-        _second_formatted = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{_second_formatted[1]}.{int((now - second) * 1_000_000):06d}Z"
+    return f"{_LOG_SECOND.of(second)}.{int((now - second) * 1_000_000):06d}Z"
 
 
 def _scrub(event: MutableMapping[str, Any], secrets: list[str]) -> None:

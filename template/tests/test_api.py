@@ -13,7 +13,7 @@ from functools import partial
 
 import pytest
 import structlog
-from conftest import cloud_event, logged, make_client
+from conftest import cloud_event, logged, make_client, scratch_dir
 
 from agent import Agent
 from kit.identity import AGENT_NAME, AGENT_TYPE, INPUT_TOPICS
@@ -228,6 +228,39 @@ def test_logs_are_json_with_request_id_and_user(client, capsys):
     stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
     assert stamp.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=1)
+
+
+def request_lines(capsys) -> list[dict]:
+    lines = [json.loads(line) for line in logged(capsys).splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "request"]
+
+
+def test_fields_an_owner_binds_with_structlog_contextvars_are_on_the_request_line(capsys):
+    from fastapi.testclient import TestClient
+
+    from app import build_app
+    from config import Settings
+
+    app = build_app(Settings(embedded_state_path=scratch_dir() / "state.db"))
+
+    @app.middleware("http")
+    async def tag_cohort(request, call_next):
+        structlog.contextvars.bind_contextvars(cohort="spring")
+        try:
+            return await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("cohort")
+
+    with TestClient(app) as client:
+        process(client)
+    [line] = request_lines(capsys)
+    assert line["cohort"] == "spring" and line["route"] == "/process"
+
+
+def test_below_info_no_request_lines_are_written(capsys):
+    with make_client(log_level="WARNING") as client:
+        assert process(client).status_code == 200
+    assert request_lines(capsys) == []
 
 
 def test_a_log_line_with_non_ascii_text_is_escaped_ascii_json(capsys):
