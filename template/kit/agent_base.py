@@ -115,6 +115,14 @@ class BaseAgent:
     async def on_event(self, topic: str, event_id: str, data: dict[str, Any]) -> None:
         raise PoisonMessage(f"{self.name} does not handle topic {topic!r}")
 
+    def reads_last_turn(self, request: ProcessRequest) -> bool:
+        """Whether answering `request` offline may read the learner's previous turn
+        (`self.history(request).conversation.last`), for an agent that remembers_offline.
+        Without a model the conversation is read only for requests this says yes to; every
+        turn is written either way. Saying yes too often costs a read; saying no to a request
+        that reads it gives that request no previous turn."""
+        return True
+
     async def topic_mastery(self, user_id: str, topic: str) -> dict[str, Any] | None:
         """The learner's {mastery, attempts} on `topic`, None if never practised: the tracker's
         answer by default (Dapr invocation); the tracker overrides this with its own record."""

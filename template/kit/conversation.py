@@ -97,13 +97,14 @@ class Conversation:
 
     def with_turn(self, turn: Turn, keep: int, *, note: bool = True) -> Conversation:
         """This conversation plus `turn`, the oldest turns beyond `keep` folded into the note
-        (or dropped, with `note` false)."""
+        (with `note` false: dropped, and no note kept)."""
         turns = [*self.turns, turn]
         older, recent = turns[:-keep] if keep else turns, turns[-keep:] if keep else []
+        if not note:
+            return Conversation(turns=tuple(recent))
         earlier = self.earlier
-        if note:
-            for old in older:
-                earlier = fold_into_summary(earlier, old.question)
+        for old in older:
+            earlier = fold_into_summary(earlier, old.question)
         return Conversation(earlier=earlier, turns=tuple(recent))
 
     def messages(self) -> list[dict[str, Any]]:
@@ -172,6 +173,9 @@ class ConversationStore:
         self.ttl_s = ttl_s
         #: Whether older questions are folded into the note (only a model reads it).
         self.keep_note = keep_note
+        #: Whether the record after a turn is that turn alone (at most one turn kept, no
+        #: note): it is then written without reading what it replaces.
+        self.turn_alone = keep_turns <= 1 and not keep_note
 
     async def load(self, user_id: str) -> tuple[Conversation, StateItem]:
         item = await self._state.get(conversation_key(user_id))
@@ -187,6 +191,10 @@ class ConversationStore:
         """Add a turn (etag-checked: a learner's two requests at once both land). `read` and
         `conversation` are what load() returned, if the caller has them: the first attempt
         then neither reads nor parses the record again."""
+        if self.turn_alone:
+            record = Conversation().with_turn(turn, self.keep_turns, note=False)
+            await self._state.put(conversation_key(user_id), record.to_value(), ttl_s=self.ttl_s)
+            return
 
         def add(value: Any) -> dict[str, Any]:
             if conversation is not None and read is not None and value is read.value:

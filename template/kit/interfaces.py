@@ -46,6 +46,11 @@ class StateStore(Protocol):
         must still match. Raises ConcurrencyConflict when it does not. With `ttl_s` the item
         expires that many seconds later (a read then finds nothing)."""
 
+    async def put(self, key: str, value: Any, *, ttl_s: int | None = None) -> None:
+        """Last write wins: the key holds `value` whatever it held before (Dapr's last-write
+        concurrency, no etag). For a value that does not depend on the one it replaces, it
+        saves the read that `save` needs for its etag."""
+
     async def delete(self, key: str, *, etag: str | None = None) -> None: ...
 
 

@@ -202,7 +202,11 @@ class SessionKeeper:
         scope = RequestScope(topic=self.question_topic(request) if needs_lookup else None)
         wants_budget = bool(self._models) and self.budget.enabled
         reads: list[Any] = []
-        if self.keeps_conversation:
+        if self.keeps_conversation and (
+            self._models
+            or self.agent.reads_last_turn(request)
+            or (needs_lookup and scope.topic is None)  # the previous question's topic, then
+        ):
             reads.append(self._read_conversation(request.user_id, scope))
         if wants_budget:
             reads.append(self._read_budget(request.user_id, scope))

@@ -99,6 +99,16 @@ def test_state_contract_through_the_sdk(dapr_client, sidecar):
     with pytest.raises(ConcurrencyConflict):  # stale etag
         call(partial(store.save, "k", {"n": 3}, etag=first.etag))
     assert call(store.get, "k").value == {"n": 2}
+    before = call(store.get, "k")
+    call(partial(store.put, "k", {"n": 4}, ttl_s=600))  # last write wins, no etag needed
+    after = call(store.get, "k")
+    assert after.value == {"n": 4} and after.etag != before.etag
+    assert sidecar.value("statestore", "k") == {"n": 4}
+    with sidecar.lock:
+        row = next(row for key, row in sidecar.state["statestore"].items() if key.endswith("||k"))
+    assert row.expires_at is not None and row.expires_at > sidecar.clock() + 500
+    call(partial(store.put, "new", {"n": 1}))  # and takes a key nobody holds
+    assert call(store.get, "new").value == {"n": 1}
 
 
 def test_publish_is_json_on_the_configured_pubsub(dapr_client, sidecar):

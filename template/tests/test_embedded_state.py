@@ -61,13 +61,24 @@ def test_the_state_contract_holds_in_both_modes(owned):
         with pytest.raises(ConcurrencyConflict):  # an etag for a key that is gone
             await store.save("k", {"n": 4}, etag=second.etag)
 
+        await store.put("p", {"n": 1})  # last write wins: a key nobody holds
+        put_first = await store.get("p")
+        await store.put("p", {"n": 2})  # and one somebody does, whatever its etag
+        put_second = await store.get("p")
+        assert put_second.value == {"n": 2} and put_second.etag != put_first.etag
+        with pytest.raises(ConcurrencyConflict):  # an etag from before a put is stale
+            await store.save("p", {"n": 3}, etag=put_first.etag)
+
         await store.save("brief", {"n": 1}, etag=None, ttl_s=1)
+        await store.put("brief-put", {"n": 1}, ttl_s=1)
         assert (await store.get("brief")).value == {"n": 1}
         await asyncio.sleep(1.1)
         assert (await store.get("brief")).value is None  # expired: as good as missing
+        assert (await store.get("brief-put")).value is None
         await store.save("brief", {"n": 2}, etag=None)  # and a first write may take the key
         assert (await store.get("brief")).value == {"n": 2}
         await db.close()
+        assert rows_in_file(db.path)["p"] == '{"n":2}'  # what a put holds reaches the file
 
     run(scenario())
 

@@ -40,6 +40,9 @@ _SIDECAR_DOWN_CODES = {
 }
 # Writes are first-write-wins so a read-modify-write never silently overwrites another's.
 _FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write)
+# put(): no etag and last-write, an upsert (components-contrib state/postgresql: INSERT ... ON
+# CONFLICT (key) DO UPDATE, with no etag condition).
+_LAST_WRITE = StateOptions(concurrency=Concurrency.last_write)
 
 
 def dapr_state_key(key: str) -> str:
@@ -156,6 +159,14 @@ class DaprConnection:
             self.client = None
 
 
+def _state_metadata(ttl_s: int | None) -> dict[str, str]:
+    metadata = {"contentType": JSON}
+    if ttl_s is not None:
+        # Dapr's state TTL (components-contrib state/utils/ttl.go): the store expires it.
+        metadata["ttlInSeconds"] = str(int(ttl_s))
+    return metadata
+
+
 class DaprStateStore:
     remote = True
 
@@ -180,10 +191,7 @@ class DaprStateStore:
         self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
     ) -> None:
         client = self._dapr.require()
-        metadata = {"contentType": JSON}
-        if ttl_s is not None:
-            # Dapr's state TTL (components-contrib state/utils/ttl.go): the store expires it.
-            metadata["ttlInSeconds"] = str(int(ttl_s))
+        metadata = _state_metadata(ttl_s)
         try:
             await asyncio.wait_for(
                 client.save_state(
@@ -204,6 +212,22 @@ class DaprStateStore:
                 raise await self._first_write_failure(key, error) from error
             raise _unavailable("save_state", error) from error
         except TimeoutError as error:
+            raise _unavailable("save_state", error) from error
+
+    async def put(self, key: str, value: Any, *, ttl_s: int | None = None) -> None:
+        client = self._dapr.require()
+        try:
+            await asyncio.wait_for(
+                client.save_state(
+                    self._store,
+                    dapr_state_key(key),
+                    to_text(value),
+                    options=_LAST_WRITE,
+                    state_metadata=_state_metadata(ttl_s),
+                ),
+                self._dapr.call_timeout_s,
+            )
+        except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
             raise _unavailable("save_state", error) from error
 
     async def _first_write_failure(self, key: str, error: Exception) -> Exception:

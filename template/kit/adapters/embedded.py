@@ -204,6 +204,12 @@ class _Row:
 
 
 _NO_ROW = _Row(None, None, None)
+# A row as given, whatever the key held.
+_UPSERT = (
+    "INSERT INTO state (key, value, etag, expires_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, "
+    "expires_at = excluded.expires_at"
+)
 
 
 class SqliteStateStore:
@@ -287,6 +293,16 @@ class SqliteStateStore:
             raise ConcurrencyConflict(f"state key {key!r} changed since it was read")
         self._write_later(key, _Row(to_text(value), unique_id(), expires_at))
 
+    async def put(self, key: str, value: Any, *, ttl_s: int | None = None) -> None:
+        expires_at = time.time() + ttl_s if ttl_s else None
+        if self._rows is None:
+            await self._db.run(self._put, key, to_text(value), expires_at)
+            return
+        self._write_later(key, _Row(to_text(value), unique_id(), expires_at))
+
+    def _put(self, key: str, encoded: str, expires_at: float | None) -> None:
+        self._db.conn.execute(_UPSERT, (key, encoded, unique_id(), expires_at))
+
     def _save(self, key: str, encoded: str, etag: str | None, expires_at: float | None) -> None:
         new_etag = unique_id()
         conn = self._db.conn
@@ -357,12 +373,7 @@ class SqliteStateStore:
         gone = [(k,) for k, r in rows.items() if r.value is None]
         with self._db.conn:  # one transaction
             self._db.conn.execute("BEGIN")
-            self._db.conn.executemany(
-                "INSERT INTO state (key, value, etag, expires_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, "
-                "expires_at = excluded.expires_at",
-                kept,
-            )
+            self._db.conn.executemany(_UPSERT, kept)
             self._db.conn.executemany("DELETE FROM state WHERE key = ?", gone)
 
 
