@@ -81,7 +81,8 @@ def state(client):
 def test_connected_and_ready(dapr_client):
     health = dapr_client.get("/health").json()
     assert health["mode"] == "dapr" and health["dapr"] == "connected"
-    assert dapr_client.get("/ready").status_code == 200
+    # Ready once the sidecar answers and, for a type that runs code, the sandbox has warmed.
+    assert wait_for(lambda: dapr_client.get("/ready").status_code == 200, seconds=30)
 
 
 def test_state_contract_through_the_sdk(dapr_client, sidecar):
