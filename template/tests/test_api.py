@@ -214,11 +214,15 @@ def test_stream_sends_deltas_then_the_full_reply(client):
     assert deltas == done["response"]
 
 
+def request_lines(capsys) -> list[dict]:
+    lines = [json.loads(line) for line in logged(capsys).splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("event") == "request"]
+
+
 def test_logs_are_json_with_request_id_and_user(client, capsys):
     process(client)
-    lines = [json.loads(line) for line in logged(capsys).splitlines() if line.startswith("{")]
     # One line per request, carrying what the handler learned (who asked, how it answered).
-    requests = [line for line in lines if line.get("event") == "request"]
+    requests = request_lines(capsys)
     assert len(requests) == 1
     line = requests[0]
     assert line["user_id"] == "learner-1"
@@ -228,11 +232,6 @@ def test_logs_are_json_with_request_id_and_user(client, capsys):
     stamp = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
     assert stamp.utcoffset() == timedelta(0)
     assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=1)
-
-
-def request_lines(capsys) -> list[dict]:
-    lines = [json.loads(line) for line in logged(capsys).splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("event") == "request"]
 
 
 def test_fields_an_owner_binds_with_structlog_contextvars_are_on_the_request_line(capsys):

@@ -190,20 +190,8 @@ class DaprStateStore:
     async def save(
         self, key: str, value: Any, *, etag: str | None, ttl_s: int | None = None
     ) -> None:
-        client = self._dapr.require()
-        metadata = _state_metadata(ttl_s)
         try:
-            await asyncio.wait_for(
-                client.save_state(
-                    self._store,
-                    dapr_state_key(key),
-                    to_text(value),
-                    etag=etag,
-                    options=_FIRST_WRITE,
-                    state_metadata=metadata,
-                ),
-                self._dapr.call_timeout_s,
-            )
+            await self._save_state(key, value, etag, _FIRST_WRITE, ttl_s)
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError) as error:
             code = grpc_code(error)
             if code in _CONFLICT_CODES and etag is not None:
@@ -215,20 +203,27 @@ class DaprStateStore:
             raise _unavailable("save_state", error) from error
 
     async def put(self, key: str, value: Any, *, ttl_s: int | None = None) -> None:
-        client = self._dapr.require()
         try:
-            await asyncio.wait_for(
-                client.save_state(
-                    self._store,
-                    dapr_state_key(key),
-                    to_text(value),
-                    options=_LAST_WRITE,
-                    state_metadata=_state_metadata(ttl_s),
-                ),
-                self._dapr.call_timeout_s,
-            )
+            await self._save_state(key, value, None, _LAST_WRITE, ttl_s)
         except (DaprGrpcError, DaprInternalError, grpc.aio.AioRpcError, TimeoutError) as error:
             raise _unavailable("save_state", error) from error
+
+    async def _save_state(
+        self, key: str, value: Any, etag: str | None, options: StateOptions, ttl_s: int | None
+    ) -> None:
+        """One save_state call, within DAPR_CALL_TIMEOUT_S; save() and put() map its errors."""
+        client = self._dapr.require()
+        await asyncio.wait_for(
+            client.save_state(
+                self._store,
+                dapr_state_key(key),
+                to_text(value),
+                etag=etag,
+                options=options,
+                state_metadata=_state_metadata(ttl_s),
+            ),
+            self._dapr.call_timeout_s,
+        )
 
     async def _first_write_failure(self, key: str, error: Exception) -> Exception:
         """A first write failed; whether the key exists now says why. It does: another writer
