@@ -153,11 +153,16 @@ def fold_into_summary(earlier: tuple[str, ...], question: str) -> tuple[str, ...
     return entries[dropped:]
 
 
+# A tuple rather than `str | int | float | bool`: isinstance builds the union object anew on
+# every call, four times a turn.
+_META_TYPES = (str, int, float, bool)
+
+
 def new_turn(question: str, answer: str, meta: dict[str, Any]) -> Turn:
     kept = {
         k: (_cut(v, META_VALUE_CHARS) if isinstance(v, str) else v)
         for k, v in meta.items()
-        if v is not None and isinstance(v, str | int | float | bool)
+        if v is not None and isinstance(v, _META_TYPES)
     }
     return Turn(_cut(question, QUESTION_CHARS), _cut(answer, ANSWER_CHARS), kept)
 
@@ -192,7 +197,9 @@ class ConversationStore:
         `conversation` are what load() returned, if the caller has them: the first attempt
         then neither reads nor parses the record again."""
         if self.turn_alone:
-            record = Conversation().with_turn(turn, self.keep_turns, note=False)
+            # What Conversation().with_turn(turn, self.keep_turns, note=False) makes, made
+            # directly: this runs on every request of an agent that remembers offline.
+            record = Conversation(turns=(turn,) if self.keep_turns else ())
             await self._state.put(conversation_key(user_id), record.to_value(), ttl_s=self.ttl_s)
             return
 

@@ -87,10 +87,14 @@ def utc_timestamp() -> str:
     return f"{_LOG_SECOND.of(second)}.{int((now - second) * 1_000_000):06d}Z"
 
 
+# Values that cannot hold a secret. A tuple: isinstance builds a union anew on every call.
+_NOT_TEXT = (int, float, bool, type(None))
+
+
 def _scrub(event: MutableMapping[str, Any], secrets: list[str]) -> None:
     for key, value in event.items():
         text = value if isinstance(value, str) else None
-        if text is None and not isinstance(value, int | float | bool | type(None)):
+        if text is None and not isinstance(value, _NOT_TEXT):
             text = str(value)
         if text is not None and any(secret in text for secret in secrets):
             for secret in secrets:
