@@ -368,3 +368,63 @@ def test_events_as_large_as_the_pubsub_carries_are_taken_and_larger_ones_dropped
     # An ordinary request over the HTTP limit is still refused with 413.
     too_long = client.post("/process", content=b"{" + b" " * (300 * 1024) + b"}")
     assert too_long.status_code == 413
+
+
+def test_request_metrics_read_as_prometheus_clients_own_would():
+    """The kit counts requests and answers in plain numbers (kit/observability.py
+    RequestTally); a scrape must read exactly as prometheus_client's Counter and Histogram
+    fed the same observations, bucket edges included (a duration equal to a bound is in it)."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from kit.observability import DURATION_BUCKETS, Metrics
+
+    ours = Metrics("t")
+    theirs = CollectorRegistry()
+    labels = ["agent", "method", "route", "outcome"]
+    requests = Counter(
+        "agent_requests_total", "HTTP requests by route and outcome.", labels, registry=theirs
+    )
+    duration = Histogram(
+        "agent_request_duration_seconds",
+        "HTTP request duration by route and outcome.",
+        labels,
+        buckets=DURATION_BUCKETS,
+        registry=theirs,
+    )
+    answers = Counter(
+        "agent_answers_total",
+        "Answers given by mode (llm, offline, degraded).",
+        ["agent", "mode"],
+        registry=theirs,
+    )
+    seen = [
+        ("POST", "/process", 200, 0.005),
+        ("POST", "/process", 200, 0.0051),
+        ("POST", "/process", 422, 0.0),
+        ("GET", "/health", 200, 31.0),
+        ("POST", "/process", 200, 1.0),
+    ]
+    for method, route, status, seconds in seen:
+        ours.observe(method, route, status, seconds)
+        outcome = f"{status // 100}xx"
+        requests.labels("t", method, route, outcome).inc()
+        duration.labels("t", method, route, outcome).observe(seconds)
+    for mode in ("offline", "offline", "llm"):
+        ours.answered(mode)
+        answers.labels("t", mode).inc()
+
+    def samples(registry: CollectorRegistry) -> set[str]:
+        wanted = ("agent_requests_", "agent_request_duration_", "agent_answers_")
+        return {
+            line
+            for line in generate_latest(registry).decode().splitlines()
+            if line.startswith(wanted) and "_created" not in line
+        }
+
+    assert samples(ours.registry) == samples(theirs)
+    created = [
+        line
+        for line in generate_latest(ours.registry).decode().splitlines()
+        if line.startswith("agent_requests_created")
+    ]
+    assert len(created) == 3  # one per label set, as prometheus_client writes them
