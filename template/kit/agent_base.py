@@ -61,7 +61,7 @@ class AgentDeps:
     log: Any = field(default_factory=lambda: structlog.get_logger("agent"))
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """What an agent decided: the text for the learner plus type-specific data."""
 

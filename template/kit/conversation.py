@@ -40,7 +40,10 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-@dataclass(frozen=True)
+# One per request of an agent that remembers: slotted and not frozen (a frozen dataclass sets
+# each field through object.__setattr__, three times the cost of making one). A turn is
+# never changed once made; the Conversation holding it is frozen.
+@dataclass(slots=True)
 class Turn:
     question: str
     answer: str

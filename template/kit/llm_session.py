@@ -24,7 +24,7 @@ import structlog
 
 from kit.budget import TokenBudget
 from kit.content import topic_ids, topic_of
-from kit.contracts import ProcessReply, ProcessRequest
+from kit.contracts import LEVELS, ProcessReply, ProcessRequest
 from kit.conversation import Conversation, ConversationStore, Turn, new_turn
 from kit.interfaces import (
     DependencyUnavailable,
@@ -51,9 +51,14 @@ OFFLINE_TURNS = 1
 
 # What a learner who has said nothing yet has: shared, as a Conversation is never changed.
 NO_CONVERSATION = Conversation()
+# The level of a request that names one, by level: made once, as a LevelChoice is never
+# changed (most requests name theirs).
+_ASKED_FOR = {
+    level: LevelChoice(level, "the request asked for this level", "request") for level in LEVELS
+}
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestScope:
     conversation: Conversation = NO_CONVERSATION
     #: The conversation and budget items as read (their etags save the first re-read).
@@ -334,7 +339,7 @@ class SessionKeeper:
         given = request.requested_level
         if given is None:
             return False
-        scope.level = LevelChoice(given, "the request asked for this level", "request")
+        scope.level = _ASKED_FOR[given]
         return True
 
     async def looked_up_level(self, user_id: str, topic: str | None) -> LevelChoice:

@@ -187,9 +187,11 @@ class SqliteDatabase:
         self.owned = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Row:
-    """A row of the state table as stored; `value` is None when there is no such key."""
+    """A row of the state table as stored; `value` is None when there is no such key. One per
+    write: not frozen (a frozen dataclass sets each field through object.__setattr__), and
+    never changed once made: a new row replaces it."""
 
     value: str | None
     etag: str | None
