@@ -212,10 +212,10 @@ class RequestTally(Collector):
         self._answers: dict[str, list[Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        stats = self._requests.get((method, route, status // 100))
+        key = (method, route, status // 100)
+        stats = self._requests.get(key)
         if stats is None:
-            stats = [0, 0.0, [0] * (len(DURATION_BUCKETS) + 1), time.time()]
-            self._requests[(method, route, status // 100)] = stats
+            stats = self._requests[key] = [0, 0.0, [0] * len(_BUCKET_EDGES), time.time()]
         stats[0] += 1
         stats[1] += seconds
         # The first bound at or above the duration: Prometheus buckets count `<= le`.
