@@ -348,95 +348,12 @@ def bench_cold_start(work: Path, services: dict[str, Path]) -> dict:
     return results
 
 
-GRADING_SCRIPT = r"""
-import json, os, statistics, subprocess, sys, tempfile, threading, time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-service, runs = sys.argv[1], int(sys.argv[2])
-sys.path.insert(0, service)
-os.environ["SANDBOX_CONCURRENCY"] = "4"
-from exercise_bank import get_exercise
-from grading import grade_submission
-from kit.sandbox.runner import run_python, sandbox_client
-from kit.sandbox.client import SandboxClient
-
-def quantiles(samples):
-    ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)}
-
-def latencies(fn, n):
-    out = []
-    for _ in range(n):
-        started = time.perf_counter(); fn(); out.append(time.perf_counter() - started)
-    return out
-
-def throughput(fn, workers, n):
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda _: fn(), range(n)))
-    return round(n / (time.perf_counter() - started), 1)
-
-ex = get_exercise("sum-of-evens")
-code = ex.solution
-calls = [list(c.args) for c in (*ex.examples, *ex.hidden_tests)]
-bare_source = code + "\nimport json\nprint(json.dumps([sum_of_evens(*a) for a in "
-bare_source += repr(calls) + "]))"
-bare_cmd = [sys.executable, "-I", "-S", "-c", bare_source]
-bare = lambda: subprocess.run(bare_cmd, capture_output=True, check=True)
-grade = lambda: grade_submission(ex, code)
-
-# First compile (an empty cache) and a cached start of the worker.
-with tempfile.TemporaryDirectory() as empty:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "kit.sandbox.build", empty], cwd=service, check=True,
-                   capture_output=True)
-    compile_s = time.perf_counter() - started
-starts = []
-for _ in range(5):
-    client = SandboxClient(memory_bytes=256 << 20)
-    started = time.perf_counter(); client.start(); starts.append(time.perf_counter() - started)
-    client.close()
-
-grade(); bare()  # warm
-result = {"first_compile_s": round(compile_s, 2),
-          "cached_worker_start_s": round(statistics.median(starts), 3),
-          "sandbox": quantiles(latencies(grade, runs)),
-          "bare": quantiles(latencies(bare, runs)),
-          "throughput": {}}
-for workers in (1, 2, 4):
-    result["throughput"][str(workers)] = {
-        "sandbox_per_s": throughput(grade, workers, runs * 2),
-        "bare_per_s": throughput(bare, workers, runs * 2)}
-
-# Memory: the worker (zygote) once, and what each concurrent run adds (its private pages).
-def private_kib(pid):
-    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    return sum(int(line.split()[1]) for line in text.splitlines()
-               if line.startswith(("Private_Clean", "Private_Dirty")))
-zygote = sandbox_client()._process.pid
-samples = []
-def sample():
-    time.sleep(0.4)
-    children = Path(f"/proc/{zygote}/task/{zygote}/children").read_text().split()
-    samples.extend(private_kib(int(pid)) for pid in children)
-threading.Thread(target=sample).start()
-with ThreadPoolExecutor(max_workers=4) as pool:
-    list(pool.map(lambda _: run_python("import time, json\ntime.sleep(1)"), range(4)))
-rss = [line for line in Path(f"/proc/{zygote}/status").read_text().splitlines()
-       if line.startswith("VmRSS")][0].split()[1]
-result["worker_rss_mib"] = round(int(rss) / 1024, 1)
-result["run_private_mib"] = round(statistics.median(samples) / 1024, 1) if samples else None
-print(json.dumps(result))
-"""
-
-
 def bench_grading(services: dict[str, Path], runs: int = 60) -> dict:
     """sum-of-evens graded in the WebAssembly sandbox vs a bare `python -I -S` subprocess
     running the same tests with no limits: latency, throughput at 1/2/4 concurrent runs, the
     guest's compile and cached start, and memory per run."""
     done = subprocess.run(
-        [PY, "-c", GRADING_SCRIPT, str(services["generator"]), str(runs)],
+        [PY, str(BENCH / "grading_probe.py"), str(services["generator"]), str(runs)],
         capture_output=True,
         text=True,
         check=True,
@@ -450,44 +367,41 @@ def bench_grading(services: dict[str, Path], runs: int = 60) -> dict:
     return result
 
 
+def time_llm_requests(port: int, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds for each whole /process reply, and to the first delta of each /process/stream."""
+    body = json.dumps({"user_id": "bench", "query": "how am I doing?"}).encode()
+    headers = {"content-type": "application/json"}
+    process_times, first_token = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/process", data=body, headers=headers
+        )
+        with urllib.request.urlopen(request) as response:
+            reply = json.load(response)
+        process_times.append(time.perf_counter() - started)
+        assert reply["data"]["mode"] == "llm", reply["data"]
+        started = time.perf_counter()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/process/stream", data=body, headers=headers
+        )
+        with urllib.request.urlopen(request) as response:
+            while not (line := response.readline()).startswith(b"event: delta"):
+                assert line, "the stream ended before its first delta"
+            first_token.append(time.perf_counter() - started)
+            response.read()
+    return process_times, first_token
+
+
 def bench_llm(services: dict[str, Path], runs: int = 30, delay_s: float = 0.05) -> dict:
     """/process and /process/stream against a fake OpenAI server with a fixed delay, vs the
     openai client calling the same server directly: what the service adds."""
     service = services["tracker"]
-    script = f"""
-import asyncio, json, statistics, sys, time
-sys.path.insert(0, {str(service)!r})
-sys.path.insert(0, {str(service / "tests")!r})
-import httpx
-from openai import AsyncOpenAI
-from fakes.fake_openai import FakeOpenAI
-
-fake = FakeOpenAI(fixed_delay_s={delay_s}).start()
-
-async def main():
-    client = AsyncOpenAI(api_key="sk-bench", base_url=fake.base_url, max_retries=0)
-    messages = [{{"role": "user", "content": "how am I doing?"}}]
-    direct, direct_first = [], []
-    for _ in range({runs}):
-        t = time.perf_counter()
-        await client.chat.completions.create(model="m", messages=messages)
-        direct.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        stream = await client.chat.completions.create(model="m", messages=messages, stream=True)
-        async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                direct_first.append(time.perf_counter() - t)
-                break
-        await stream.close()
-    return statistics.median(direct), statistics.median(direct_first)
-
-direct, direct_first = asyncio.run(main())
-print(json.dumps({{"direct_s": direct, "direct_first_token_s": direct_first, "port": fake.port}}))
-sys.stdout.flush()
-import threading
-threading.Event().wait()
-"""
-    fake_proc = subprocess.Popen([PY, "-c", script], stdout=subprocess.PIPE, text=True)
+    fake_proc = subprocess.Popen(
+        [PY, str(BENCH / "llm_direct.py"), str(service), str(runs), str(delay_s)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert fake_proc.stdout is not None
     baseline = json.loads(fake_proc.stdout.readline())
     env = service_env(Path(tempfile.mkdtemp())) | {
@@ -496,32 +410,7 @@ threading.Event().wait()
         "OPENAI_MAX_RETRIES": "0",
     }
     server = Server(service, "app:app", env)
-    body = json.dumps({"user_id": "bench", "query": "how am I doing?"}).encode()
-    process_times, first_token = [], []
-    for _ in range(runs):
-        started = time.perf_counter()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{server.port}/process",
-            data=body,
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request) as response:
-            reply = json.load(response)
-        process_times.append(time.perf_counter() - started)
-        assert reply["data"]["mode"] == "llm", reply["data"]
-        started = time.perf_counter()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{server.port}/process/stream",
-            data=body,
-            headers={"content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request) as response:
-            while True:
-                line = response.readline()
-                if line.startswith(b"event: delta"):
-                    first_token.append(time.perf_counter() - started)
-                    break
-            response.read()
+    process_times, first_token = time_llm_requests(server.port, runs)
     server.stop()
     fake_proc.kill()
     added = statistics.median(process_times) - baseline["direct_s"]
@@ -550,115 +439,143 @@ def machine() -> str:
     )
 
 
+def _render_lines(results: dict) -> list[str]:
+    r = results["render"]
+    return [
+        "## Rendering and updating",
+        "",
+        "| what | ours | baseline (same run) | ratio | bar |",
+        "|---|---|---|---|---|",
+        f"| render one service: wrapper vs bare `copier copy` | {r['wrapper_s']} s | "
+        f"{r['copier_s']} s | {r['ratio']}x | <= 1.5x, <= 1.0 s |",
+    ]
+
+
+def _update_lines(results: dict) -> list[str]:
+    u = results["update"]
+    return [
+        f"| update an edited service: wrapper vs bare `copier update` | "
+        f"{u['wrapper_s']} s | {u['copier_s']} s | {u['ratio']}x | <= 3 s |"
+    ]
+
+
+def _cold_start_lines(results: dict) -> list[str]:
+    c = results["cold_start_s"]
+    lines = [
+        "",
+        "## Cold start (process start to first 200 from /health, median of 5)",
+        "",
+        "| type | seconds | bare FastAPI app | bar |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {t} | {v} | {c['bare']} | <= 1.5 s |" for t, v in c.items() if t != "bare"]
+    return lines
+
+
+def _process_lines(results: dict) -> list[str]:
+    pr = results["process"]
+    bare = pr["bare"]
+    lines = [
+        "",
+        "## /process, offline mode, one uvicorn worker",
+        "",
+        "Same bounded asyncio load generator (16 keep-alive connections, each one "
+        f"learner asking again once answered; {ROUND_REQUESTS} requests or 10 s a round) on "
+        "loopback for every "
+        "row. Baseline: a bare FastAPI app that validates the same request model and "
+        "echoes it. Server CPU per request is the server process's own CPU time (every "
+        "thread) over the requests it answered. Each type and the bare app run in "
+        f"alternating rounds ({PROCESS_ROUNDS} each, both servers up); a figure is the "
+        "median of its rounds, a ratio the median of the rounds' ratios (the bare row: "
+        "the median of all its rounds).",
+        "",
+        "| type | req/s | ratio to bare | server CPU µs/request | CPU ratio | p50 ms | "
+        "p99 ms | idle RSS MiB | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| bare | {bare['rps']} | 1.0 | {bare['cpu_us_per_request']} | 1.0 | "
+        f"{bare['p50_ms']} | {bare['p99_ms']} | | |",
+    ]
+    for t, m in pr.items():
+        if t == "bare":
+            continue
+        lines.append(
+            f"| {t} | {m['rps']} | {m['ratio_vs_bare']}x | {m['cpu_us_per_request']} | "
+            f"{m['cpu_ratio_vs_bare']}x | {m['p50_ms']} | {m['p99_ms']} | "
+            f"{m['idle_rss_mib']} | {m['peak_rss_mib']} |"
+        )
+    lines += [
+        "",
+        "Bars: >= 0.6x bare for router, explainer, debugger and tracker; <= 110 "
+        "MiB idle, <= 160 MiB under load.",
+    ]
+    return lines
+
+
+def _grading_lines(results: dict) -> list[str]:
+    g = results["grading"]
+    lines = [
+        "",
+        "## Grading sum-of-evens in the WebAssembly sandbox",
+        "",
+        "Each submission runs the harness and 8 tests in CPython 3.11 (WASI) forked from the",
+        "initialised worker; the baseline is a bare `python -I -S` subprocess running the",
+        "same 8 calls with no limits and no isolation. Ratios: higher is better for us.",
+        "",
+        "| what | sandbox | bare subprocess | ratio (bare / sandbox time) |",
+        "|---|---|---|---|",
+        f"| p50 latency | {g['sandbox']['p50_ms']} ms | {g['bare']['p50_ms']} ms | "
+        f"{g['p50_ratio']}x |",
+        f"| p95 latency | {g['sandbox']['p95_ms']} ms | {g['bare']['p95_ms']} ms | "
+        f"{g['p95_ratio']}x |",
+    ]
+    for workers, t in g["throughput"].items():
+        lines.append(
+            f"| throughput, {workers} concurrent | {t['sandbox_per_s']}/s | "
+            f"{t['bare_per_s']}/s | {t['ratio']}x |"
+        )
+    lines += [
+        "",
+        f"First compile of the guest (empty cache): {g['first_compile_s']} s. Worker start "
+        f"from the cached module: {g['cached_worker_start_s']} s. Worker RSS: "
+        f"{g['worker_rss_mib']} MiB; each concurrent run adds {g['run_private_mib']} MiB "
+        "of private memory (the rest is shared copy-on-write with the worker).",
+        "",
+        "Bar: >= 1.0x the bare subprocess (p50, p95 and throughput); aim for 2x.",
+    ]
+    return lines
+
+
+def _llm_lines(results: dict) -> list[str]:
+    m = results["llm"]
+    return [
+        "",
+        f"## LLM path overhead (fake OpenAI server, {m['fake_delay_ms']} ms delay)",
+        "",
+        "| what | direct `openai` client | through the service | added | bar |",
+        "|---|---|---|---|---|",
+        f"| /process | {m['direct_ms']} ms | {m['process_ms']} ms | {m['added_ms']} ms | <= 3 ms |",
+        f"| first streamed token | {m['direct_first_token_ms']} ms | "
+        f"{m['stream_first_token_ms']} ms | {m['added_first_token_ms']} ms | <= 5 ms |",
+    ]
+
+
+# Each section of BENCHMARKS.md's figures, in order, by the results key it reads.
+SECTIONS = (
+    ("render", _render_lines),
+    ("update", _update_lines),
+    ("cold_start_s", _cold_start_lines),
+    ("process", _process_lines),
+    ("grading", _grading_lines),
+    ("llm", _llm_lines),
+)
+
+
 def markdown(results: dict) -> str:
     """BENCHMARKS.md's figures section, from one run's results."""
     lines = [f"Machine: {results['machine']}.", ""]
-    if "render" in results:
-        r = results["render"]
-        lines += [
-            "## Rendering and updating",
-            "",
-            "| what | ours | baseline (same run) | ratio | bar |",
-            "|---|---|---|---|---|",
-            f"| render one service: wrapper vs bare `copier copy` | {r['wrapper_s']} s | "
-            f"{r['copier_s']} s | {r['ratio']}x | <= 1.5x, <= 1.0 s |",
-        ]
-    if "update" in results:
-        u = results["update"]
-        lines.append(
-            f"| update an edited service: wrapper vs bare `copier update` | "
-            f"{u['wrapper_s']} s | {u['copier_s']} s | {u['ratio']}x | <= 3 s |"
-        )
-    if "cold_start_s" in results:
-        c = results["cold_start_s"]
-        lines += [
-            "",
-            "## Cold start (process start to first 200 from /health, median of 5)",
-            "",
-            "| type | seconds | bare FastAPI app | bar |",
-            "|---|---|---|---|",
-        ]
-        lines += [f"| {t} | {v} | {c['bare']} | <= 1.5 s |" for t, v in c.items() if t != "bare"]
-    if "process" in results:
-        pr = results["process"]
-        bare = pr["bare"]
-        lines += [
-            "",
-            "## /process, offline mode, one uvicorn worker",
-            "",
-            "Same bounded asyncio load generator (16 keep-alive connections, each one "
-            f"learner asking again once answered; {ROUND_REQUESTS} requests or 10 s a round) on "
-            "loopback for every "
-            "row. Baseline: a bare FastAPI app that validates the same request model and "
-            "echoes it. Server CPU per request is the server process's own CPU time (every "
-            "thread) over the requests it answered. Each type and the bare app run in "
-            f"alternating rounds ({PROCESS_ROUNDS} each, both servers up); a figure is the "
-            "median of its rounds, a ratio the median of the rounds' ratios (the bare row: "
-            "the median of all its rounds).",
-            "",
-            "| type | req/s | ratio to bare | server CPU µs/request | CPU ratio | p50 ms | "
-            "p99 ms | idle RSS MiB | peak RSS MiB |",
-            "|---|---|---|---|---|---|---|---|---|",
-            f"| bare | {bare['rps']} | 1.0 | {bare['cpu_us_per_request']} | 1.0 | "
-            f"{bare['p50_ms']} | {bare['p99_ms']} | | |",
-        ]
-        for t, m in pr.items():
-            if t == "bare":
-                continue
-            lines.append(
-                f"| {t} | {m['rps']} | {m['ratio_vs_bare']}x | {m['cpu_us_per_request']} | "
-                f"{m['cpu_ratio_vs_bare']}x | {m['p50_ms']} | {m['p99_ms']} | "
-                f"{m['idle_rss_mib']} | {m['peak_rss_mib']} |"
-            )
-        lines += [
-            "",
-            "Bars: >= 0.6x bare for router, explainer, debugger and tracker; <= 110 "
-            "MiB idle, <= 160 MiB under load.",
-        ]
-    if "grading" in results:
-        g = results["grading"]
-        lines += [
-            "",
-            "## Grading sum-of-evens in the WebAssembly sandbox",
-            "",
-            "Each submission runs the harness and 8 tests in CPython 3.11 (WASI) forked from the",
-            "initialised worker; the baseline is a bare `python -I -S` subprocess running the",
-            "same 8 calls with no limits and no isolation. Ratios: higher is better for us.",
-            "",
-            "| what | sandbox | bare subprocess | ratio (bare / sandbox time) |",
-            "|---|---|---|---|",
-            f"| p50 latency | {g['sandbox']['p50_ms']} ms | {g['bare']['p50_ms']} ms | "
-            f"{g['p50_ratio']}x |",
-            f"| p95 latency | {g['sandbox']['p95_ms']} ms | {g['bare']['p95_ms']} ms | "
-            f"{g['p95_ratio']}x |",
-        ]
-        for workers, t in g["throughput"].items():
-            lines.append(
-                f"| throughput, {workers} concurrent | {t['sandbox_per_s']}/s | "
-                f"{t['bare_per_s']}/s | {t['ratio']}x |"
-            )
-        lines += [
-            "",
-            f"First compile of the guest (empty cache): {g['first_compile_s']} s. Worker start "
-            f"from the cached module: {g['cached_worker_start_s']} s. Worker RSS: "
-            f"{g['worker_rss_mib']} MiB; each concurrent run adds {g['run_private_mib']} MiB "
-            "of private memory (the rest is shared copy-on-write with the worker).",
-            "",
-            "Bar: >= 1.0x the bare subprocess (p50, p95 and throughput); aim for 2x.",
-        ]
-    if "llm" in results:
-        m = results["llm"]
-        lines += [
-            "",
-            f"## LLM path overhead (fake OpenAI server, {m['fake_delay_ms']} ms delay)",
-            "",
-            "| what | direct `openai` client | through the service | added | bar |",
-            "|---|---|---|---|---|",
-            f"| /process | {m['direct_ms']} ms | {m['process_ms']} ms | {m['added_ms']} ms "
-            "| <= 3 ms |",
-            f"| first streamed token | {m['direct_first_token_ms']} ms | "
-            f"{m['stream_first_token_ms']} ms | {m['added_first_token_ms']} ms | <= 5 ms |",
-        ]
+    for key, section in SECTIONS:
+        if key in results:
+            lines += section(results)
     return "\n".join(lines) + "\n"
 
 

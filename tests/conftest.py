@@ -78,6 +78,26 @@ def commit_all(repo: Path, message: str) -> None:
     )
 
 
+# The issue's ceiling on a function: past it, a function does more than one thing.
+MAX_FUNCTION_LINES = 80
+
+
+def functions_longer_than(limit: int, files: list[Path], root: Path) -> list[str]:
+    """Every function (nested ones too) in `files` whose span from `def` to its last line
+    exceeds `limit` lines, as "path:line name (N lines)"."""
+    import ast
+
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                span = (node.end_lineno or node.lineno) - node.lineno + 1
+                if span > limit:
+                    where = f"{path.relative_to(root)}:{node.lineno}"
+                    found.append(f"{where} {node.name} ({span} lines)")
+    return found
+
+
 SCRIPT = REPO_ROOT / "scripts" / "generate_agent.py"
 
 

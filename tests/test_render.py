@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REGISTRY, STACK_NAMES, TEMPLATE_VERSION, render_with_wrapper
+from conftest import (
+    MAX_FUNCTION_LINES,
+    REGISTRY,
+    STACK_NAMES,
+    TEMPLATE_VERSION,
+    functions_longer_than,
+    render_with_wrapper,
+)
 
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -324,3 +331,10 @@ def test_runtime_requirements_cover_every_import_the_service_makes(render, agent
                 if not {d.lower().replace("_", "-") for d in providers[top]} & installed:
                     missing.add(f"{top} ({path.relative_to(root)})")
     assert not missing, sorted(missing)
+
+
+def test_no_function_in_a_rendered_service_is_over_the_line_limit(render, agent_type):
+    root = render(agent_type)
+    # The debugger's corpus of buggy programs is learners' code, most of it not even Python.
+    files = [p for p in root.rglob("*.py") if not {"buggy_programs", ".venv"} & set(p.parts)]
+    assert not functions_longer_than(MAX_FUNCTION_LINES, files, root)
