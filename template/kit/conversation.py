@@ -127,6 +127,9 @@ class Conversation:
         return found
 
 
+_EMPTY = Conversation()
+
+
 def summary_entry(question: str) -> str:
     """A question, cut short for the note. A question of several lines (a traceback, code) is
     its first and last lines: the last is where a traceback says what went wrong."""
@@ -200,9 +203,8 @@ class ConversationStore:
         `conversation` are what load() returned, if the caller has them: the first attempt
         then neither reads nor parses the record again."""
         if self.turn_alone:
-            # What Conversation().with_turn(turn, self.keep_turns, note=False) makes, made
-            # directly: this runs on every request of an agent that remembers offline.
-            record = Conversation(turns=(turn,) if self.keep_turns else ())
+            # Nothing of the old record survives this turn: no read, no etag round trip.
+            record = _EMPTY.with_turn(turn, self.keep_turns, note=False)
             await self._state.put(conversation_key(user_id), record.to_value(), ttl_s=self.ttl_s)
             return
 
