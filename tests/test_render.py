@@ -298,10 +298,22 @@ def _distribution_closure(names: set[str]) -> set[str]:
     return seen
 
 
+def imported_modules(path: Path) -> list[str]:
+    """The absolute module names a Python file imports, anywhere in it."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append(node.module)
+    return found
+
+
 def test_runtime_requirements_cover_every_import_the_service_makes(render, agent_type):
     """The image installs requirements.txt only: every third-party module the service's own
     code imports (tests aside) must come from it or from what it pulls in."""
-    import ast
     import re
     from importlib import metadata
 
@@ -318,18 +330,12 @@ def test_runtime_requirements_cover_every_import_the_service_makes(render, agent
     for path in root.rglob("*.py"):
         if {"tests", ".venv"} & set(path.relative_to(root).parts):
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            modules = []
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules = [node.module]
-            for module in modules:
-                top = module.split(".")[0]
-                if top in sys.stdlib_module_names or top in local or top not in providers:
-                    continue
-                if not {d.lower().replace("_", "-") for d in providers[top]} & installed:
-                    missing.add(f"{top} ({path.relative_to(root)})")
+        for module in imported_modules(path):
+            top = module.split(".")[0]
+            if top in sys.stdlib_module_names or top in local or top not in providers:
+                continue
+            if not {d.lower().replace("_", "-") for d in providers[top]} & installed:
+                missing.add(f"{top} ({path.relative_to(root)})")
     assert not missing, sorted(missing)
 
 
@@ -338,3 +344,25 @@ def test_no_function_in_a_rendered_service_is_over_the_line_limit(render, agent_
     # The debugger's corpus of buggy programs is learners' code, most of it not even Python.
     files = [p for p in root.rglob("*.py") if not {"buggy_programs", ".venv"} & set(p.parts)]
     assert not functions_longer_than(MAX_FUNCTION_LINES, files, root)
+
+
+def test_the_kit_depends_on_interfaces_never_on_owner_code(render, agent_type):
+    """The kit (template code owners don't edit) imports nothing of the owner's top-level
+    modules; only its composition root, kit/runtime.py, picks adapters; adapters reach no
+    higher than the interfaces and shared helpers (not the app, the routes or the runtime)."""
+    root = render(agent_type)
+    owner = {p.stem for p in root.glob("*.py")}
+    upward = ("kit.runtime", "kit.app_factory", "kit.routes", "kit.deps", "kit.agent_base")
+    wrong = []
+    for path in (root / "kit").rglob("*.py"):
+        where = path.relative_to(root).as_posix()
+        for module in imported_modules(path):
+            if module.split(".")[0] in owner:
+                wrong.append(f"{where} imports the owner's {module}")
+            if module.startswith("kit.adapters") and not where.startswith(
+                ("kit/adapters/", "kit/runtime.py")
+            ):
+                wrong.append(f"{where} imports the adapter {module}")
+            if where.startswith("kit/adapters/") and module.startswith(upward):
+                wrong.append(f"{where} reaches up to {module}")
+    assert not wrong, wrong
