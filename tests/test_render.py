@@ -243,10 +243,11 @@ def test_wrapper_renders_what_copier_renders(render, agent_type, template_repo, 
 
 
 @pytest.mark.parametrize("agent_type", ["tracker"])
-def test_generated_makefile_runs_lint_validate_and_tests(render, agent_type, tmp_path):
+def test_generated_makefile_runs_lint_typecheck_validate_and_tests(render, agent_type, tmp_path):
     root = render(agent_type)
+    targets = ["lint", "typecheck", "validate", "test"]
     done = subprocess.run(
-        ["make", "lint", "validate", "test", f"PY={sys.executable}", f"VENV={tmp_path / 'venv'}"],
+        ["make", *targets, f"PY={sys.executable}", f"VENV={tmp_path / 'venv'}"],
         cwd=root,
         env=clean_env(),
         capture_output=True,
