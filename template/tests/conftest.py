@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,6 +96,26 @@ def wait_for(predicate, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+@asynccontextmanager
+async def sidecar_connection(sidecar, token: str | None = None):
+    """The service's own DaprConnection to a fake sidecar, made as the service makes it,
+    probed, and closed after: its `.client` is the real dapr.aio client."""
+    from kit.adapters.dapr import DaprConnection
+
+    connection = DaprConnection(
+        host="127.0.0.1",
+        http_port=sidecar.http_port,
+        grpc_port=sidecar.grpc_port,
+        api_token=token,
+        call_timeout_s=2.0,
+    )
+    try:
+        assert await connection.probe()
+        yield connection
+    finally:
+        await connection.close()
 
 
 @contextmanager

@@ -9,19 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
 import grpc
 import pytest
-from conftest import cloud_event, make_client
+from conftest import cloud_event, make_client, sidecar_connection, wait_for
 from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from fakes.fake_sidecar import FakeSidecar
 from test_api import SAMPLE_EVENTS, SAMPLE_QUERY
 
-from kit.adapters.dapr import DaprConnection, grpc_code
+from kit.adapters.dapr import grpc_code
 from kit.identity import APP_ID, INPUT_TOPICS, OUTPUT_TOPICS
 from kit.interfaces import ConcurrencyConflict, DependencyUnavailable
 
@@ -39,32 +38,6 @@ def sidecar():
     fake = scoped_sidecar().start()
     yield fake
     fake.stop()
-
-
-@asynccontextmanager
-async def sdk_client(sidecar: FakeSidecar, token: str | None = None):
-    """The real dapr.aio client, made the way the service makes it."""
-    connection = DaprConnection(
-        host="127.0.0.1",
-        http_port=sidecar.http_port,
-        grpc_port=sidecar.grpc_port,
-        api_token=token,
-        call_timeout_s=2.0,
-    )
-    try:
-        assert await connection.probe()
-        yield connection.client
-    finally:
-        await connection.close()
-
-
-def wait_for(predicate, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -214,7 +187,8 @@ def test_fake_answers_a_lost_first_write_as_daprd_does(sidecar):
     daprd reports as INTERNAL, not ABORTED; the SDK raises it as DaprInternalError."""
 
     async def scenario():
-        async with sdk_client(sidecar) as client:
+        async with sidecar_connection(sidecar) as connection:
+            client = connection.client
             await client.save_state("statestore", "k", "1", options=FIRST_WRITE)
             with pytest.raises(DaprInternalError) as lost:
                 await client.save_state("statestore", "k", "2", options=FIRST_WRITE)
@@ -286,7 +260,8 @@ def test_expired_rows_are_gone_and_may_be_written_first_again(sidecar):
     sidecar.clock = lambda: now[0]
 
     async def scenario():
-        async with sdk_client(sidecar) as client:
+        async with sidecar_connection(sidecar) as connection:
+            client = connection.client
             ttl = {"ttlInSeconds": "60"}
             await client.save_state("statestore", "m", "1", options=FIRST_WRITE, state_metadata=ttl)
             assert (await client.get_state("statestore", "m")).data == b"1"
@@ -300,7 +275,8 @@ def test_expired_rows_are_gone_and_may_be_written_first_again(sidecar):
 
 def test_publishing_outside_the_components_scopes_is_refused(sidecar):
     async def scenario():
-        async with sdk_client(sidecar) as client:
+        async with sidecar_connection(sidecar) as connection:
+            client = connection.client
             with pytest.raises(DaprGrpcError) as refused:
                 await client.publish_event("pubsub", "not.ours", b"{}")
             assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -389,27 +389,17 @@ def converse(sidecar, component: str, messages: list[dict], **kwargs):
     """One ConverseAlpha2 call through the real dapr.aio client."""
     import asyncio
 
+    from conftest import sidecar_connection
     from dapr.clients.grpc import conversation
 
-    from kit.adapters.dapr import DaprConnection
     from kit.adapters.dapr_conversation import to_dapr_message
 
     async def call():
-        connection = DaprConnection(
-            host="127.0.0.1",
-            http_port=sidecar.http_port,
-            grpc_port=sidecar.grpc_port,
-            api_token=None,
-            call_timeout_s=2.0,
-        )
-        try:
-            assert await connection.probe()
+        async with sidecar_connection(sidecar) as connection:
             inputs = [conversation.ConversationInputAlpha2([to_dapr_message(m) for m in messages])]
             return await connection.client.converse_alpha2(
                 component, inputs if messages else [], **kwargs
             )
-        finally:
-            await connection.close()
 
     return asyncio.run(call())
 
